@@ -1,0 +1,723 @@
+"""The vault: one object that owns ``vault.db`` and, while unlocked, the data key.
+
+Every face (server, CLI, magics) goes through :class:`Vault`; none of them touches SQL or
+crypto. Layout of what is stored (see DESIGN.md, "Vault cryptography"):
+
+- header: vault id, Argon2id parameters and salt, the data key wrapped under the password key
+  (AAD = format | vault id | KDF params | salt), an unkeyed digest of those fields (so a damaged
+  header is told apart from a wrong password before any key work), the TOTP secret encrypted
+  under the data key, and an HMAC of the whole header under a data-key subkey;
+- connections: an opaque id, a keyed index of the case-folded name (uniqueness without storing
+  the name), and the name, kind and field names encrypted as one "meta" record;
+- fields: one row per field, tagged by a keyed hash of (id, field name), its value encrypted
+  with AAD = format | vault id | connection id | field name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+
+from ..paths import home_dir
+from . import audit, ratelimit, totp
+from .audit import Event
+from .crypto import (
+    FORMAT_VERSION,
+    KEY_SIZE,
+    SALT_SIZE,
+    Aead,
+    CryptoError,
+    DecryptionFailed,
+    KdfParams,
+    aad,
+    derive_key,
+    keyed_digest,
+    subkey,
+    unwrap_key,
+    wipe,
+    wrap_key,
+)
+from .errors import (
+    ConnectionNotFound,
+    CorruptedRecord,
+    DuplicateConnection,
+    TamperedHeader,
+    Throttled,
+    TotpAlreadyEnabled,
+    TotpNotEnabled,
+    TotpRequired,
+    VaultExists,
+    VaultLocked,
+    VaultNotFound,
+    WeakPassword,
+    WrongPassword,
+)
+from .kinds import KindSpec, name_key, resolve_kind, validate_fields, validate_name
+from .models import (
+    AuditEvent,
+    ConnectionSecrets,
+    CreateConnection,
+    DescribeConnection,
+    DescribeVault,
+    TotpEnrolment,
+    UpdateConnection,
+    VaultState,
+)
+from .ratelimit import RateLimitPolicy
+from .store import Store
+
+VAULT_FILE = "vault.db"
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
+
+
+class _Header:
+    """The header row, with the two integrity checks it carries."""
+
+    def __init__(self, row: tuple) -> None:
+        (
+            self.format_version,
+            self.vault_id,
+            self.kdf,
+            self.salt,
+            self.wrapped_dek,
+            self.digest,
+            self.totp,
+            self.totp_last_step,
+            self.mac,
+        ) = row
+
+    @staticmethod
+    def static_digest(
+        format_version: int, vault_id: str, kdf: str, salt: bytes, wrapped_dek: bytes
+    ) -> bytes:
+        return hashlib.sha256(aad(format_version, vault_id, kdf, salt, wrapped_dek)).digest()
+
+    def wrap_aad(self) -> bytes:
+        return aad(self.format_version, self.vault_id, self.kdf, self.salt)
+
+    def mac_input(self) -> bytes:
+        return aad(
+            self.format_version,
+            self.vault_id,
+            self.kdf,
+            self.salt,
+            self.wrapped_dek,
+            self.totp or b"",
+            self.totp_last_step,
+        )
+
+    def check_static(self) -> KdfParams:
+        """Run before any Argon2 work: catches damage and refuses unbounded parameters."""
+        if self.format_version != FORMAT_VERSION:
+            raise TamperedHeader(f"unknown format version {self.format_version!r}")
+        try:
+            expected = self.static_digest(
+                self.format_version, self.vault_id, self.kdf, self.salt, self.wrapped_dek
+            )
+        except TypeError as exc:
+            raise TamperedHeader("a header field has the wrong type") from exc
+        if not isinstance(self.digest, bytes) or not _equal(expected, self.digest):
+            raise TamperedHeader("header digest mismatch")
+        if len(self.salt) != SALT_SIZE:
+            raise TamperedHeader("salt has the wrong size")
+        try:
+            return KdfParams.from_json(self.kdf)
+        except CryptoError as exc:
+            raise TamperedHeader(str(exc)) from exc
+
+
+def _equal(a: bytes, b: bytes) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a, b)
+
+
+class _Keys:
+    """Key material held while unlocked; wiped on lock."""
+
+    def __init__(self, dek: bytearray) -> None:
+        self.dek = dek
+        self.aead = Aead(dek)
+        self.index_key = subkey(dek, "watchdog-lab/v1/name-index")
+        self.field_key = subkey(dek, "watchdog-lab/v1/field-tag")
+        self.mac_key = subkey(dek, "watchdog-lab/v1/header-mac")
+
+    def wipe(self) -> None:
+        wipe(self.dek)
+
+
+class Vault:
+    """The encrypted store of connections under ``home`` (``$WATCHDOG_LAB_HOME``)."""
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        kdf: KdfParams | None = None,
+        rate_limit: RateLimitPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.home = home_dir(home)
+        self.path = self.home / VAULT_FILE
+        self.kdf = kdf or KdfParams()
+        self.kdf.check()
+        self.rate_limit = rate_limit or RateLimitPolicy()
+        self._clock = clock
+        self._store: Store | None = None
+        self._keys: _Keys | None = None
+        self._vault_id: str | None = None
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def state(self) -> VaultState:
+        if self._keys is not None:
+            return VaultState.UNLOCKED
+        return VaultState.LOCKED if self.path.exists() else VaultState.ABSENT
+
+    def describe(self) -> DescribeVault:
+        state = self.state
+        enabled = state is not VaultState.ABSENT and self._header().totp is not None
+        return DescribeVault(state=state, totp_enabled=enabled, path=str(self.path))
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self._header().totp is not None
+
+    def _open(self) -> Store:
+        if self._store is None:
+            if not self.path.exists():
+                raise VaultNotFound(str(self.path))
+            self._store = Store(self.path)
+        return self._store
+
+    def _header(self) -> _Header:
+        row = self._open().query_one(
+            "SELECT format_version, vault_id, kdf, salt, wrapped_dek, digest, totp, "
+            "totp_last_step, mac FROM vault_header WHERE id = 1"
+        )
+        if row is None:
+            raise TamperedHeader("the header row is missing")
+        return _Header(row)
+
+    def _require_keys(self) -> _Keys:
+        if self._keys is None:
+            raise VaultLocked
+        return self._keys
+
+    # --------------------------------------------------------------- lifecycle
+
+    def create(self, password: str) -> None:
+        """Create a new vault and leave it unlocked."""
+        _check_password(password)
+        with self._lock:
+            if self.path.exists() and self._open().query_one("SELECT 1 FROM vault_header"):
+                raise VaultExists(str(self.path))
+            dek = bytearray(os.urandom(KEY_SIZE))
+            vault_id = uuid.uuid4().hex
+            salt = os.urandom(SALT_SIZE)
+            kdf = self.kdf.to_json()
+            kek = derive_key(password, salt, self.kdf)
+            try:
+                wrapped = wrap_key(kek, dek, aad(FORMAT_VERSION, vault_id, kdf, salt))
+            finally:
+                wipe(kek)
+            keys = _Keys(dek)
+            header = _Header((FORMAT_VERSION, vault_id, kdf, salt, wrapped, b"", None, 0, b""))
+            header.digest = _Header.static_digest(FORMAT_VERSION, vault_id, kdf, salt, wrapped)
+            header.mac = keyed_digest(keys.mac_key, header.mac_input())
+            store = self._open_new()
+            with store.transaction() as db:
+                if db.execute("SELECT COUNT(*) FROM vault_header").fetchone()[0]:
+                    raise VaultExists(str(self.path))
+                db.execute(
+                    "INSERT INTO vault_header (id, format_version, vault_id, kdf, salt, "
+                    "wrapped_dek, digest, totp, totp_last_step, mac) "
+                    "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        FORMAT_VERSION,
+                        vault_id,
+                        kdf,
+                        salt,
+                        wrapped,
+                        header.digest,
+                        None,
+                        0,
+                        header.mac,
+                    ),
+                )
+                audit.record(db, Event.VAULT_CREATED, self._clock(), vault_id=vault_id)
+            self._vault_id = vault_id
+            self._keys = keys
+
+    def _open_new(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.path)
+        return self._store
+
+    def unlock(self, password: str, totp_code: str | None = None) -> None:
+        """Check the password (and code), then hold the data key until :meth:`lock`."""
+        with self._lock:
+            store = self._open()
+            header = self._header()
+            params = header.check_static()
+            now = self._clock()
+            try:
+                with store.transaction() as db:
+                    ratelimit.count_attempt(db, self.rate_limit, now)
+            except Throttled:
+                with store.transaction() as db:
+                    audit.record(db, Event.UNLOCK_THROTTLED, now, vault_id=header.vault_id)
+                raise
+            kek = derive_key(password if isinstance(password, str) else "", header.salt, params)
+            try:
+                dek = unwrap_key(kek, header.wrapped_dek, header.wrap_aad())
+            except DecryptionFailed:
+                self._record_failure(header.vault_id, "wrong password")
+                raise WrongPassword from None
+            finally:
+                wipe(kek)
+            keys = _Keys(dek)
+            if not _equal(keyed_digest(keys.mac_key, header.mac_input()), header.mac or b""):
+                keys.wipe()
+                raise TamperedHeader("header authentication failed")
+            step = None
+            if header.totp is not None:
+                try:
+                    step = self._check_totp(keys, header, totp_code, now)
+                except Exception:
+                    keys.wipe()
+                    raise
+            with store.transaction() as db:
+                ratelimit.forgive(db)
+                if step is not None:
+                    self._store_totp(db, keys, header, header.totp, step)
+                audit.record(db, Event.VAULT_UNLOCKED, now, vault_id=header.vault_id)
+            if self._keys is not None:
+                self._keys.wipe()
+            self._vault_id = header.vault_id
+            self._keys = keys
+
+    def _record_failure(self, vault_id: str, note: str) -> None:
+        with self._open().transaction() as db:
+            audit.record(db, Event.UNLOCK_FAILED, self._clock(), vault_id=vault_id, note=note)
+
+    def _check_totp(self, keys: _Keys, header: _Header, code: str | None, now: float) -> int:
+        secret = self._totp_secret(keys, header)
+        if not code:
+            self._record_failure(header.vault_id, "two-factor code missing")
+            raise TotpRequired
+        try:
+            return totp.accept(secret, code, now, header.totp_last_step)
+        except Exception:
+            self._record_failure(header.vault_id, "two-factor code refused")
+            raise
+
+    def _totp_secret(self, keys: _Keys, header: _Header) -> str:
+        try:
+            return keys.aead.decrypt(
+                header.totp, aad(FORMAT_VERSION, header.vault_id, "totp")
+            ).decode()
+        except DecryptionFailed as exc:
+            raise TamperedHeader("the two-factor secret failed authentication") from exc
+
+    def _store_totp(
+        self, db: object, keys: _Keys, header: _Header, blob: bytes | None, step: int
+    ) -> None:
+        header.totp, header.totp_last_step = blob, step
+        header.mac = keyed_digest(keys.mac_key, header.mac_input())
+        db.execute(  # type: ignore[attr-defined]
+            "UPDATE vault_header SET totp = ?, totp_last_step = ?, mac = ? WHERE id = 1",
+            (blob, step, header.mac),
+        )
+
+    def lock(self) -> None:
+        """Drop the data key. Idempotent; recorded in the audit log when it locks something."""
+        with self._lock:
+            if self._keys is None:
+                return
+            self._keys.wipe()
+            self._keys = None
+            if self._store is not None and self._vault_id is not None:
+                with self._store.transaction() as db:
+                    audit.record(db, Event.VAULT_LOCKED, self._clock(), vault_id=self._vault_id)
+
+    def close(self) -> None:
+        with self._lock:
+            self.lock()
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def change_password(self, old_password: str, new_password: str) -> None:
+        """Re-wrap the data key under a new password; connection records are not touched."""
+        _check_password(new_password)
+        with self._lock:
+            header = self._header()
+            params = header.check_static()
+            kek = derive_key(old_password, header.salt, params)
+            try:
+                dek = unwrap_key(kek, header.wrapped_dek, header.wrap_aad())
+            except DecryptionFailed:
+                self._record_failure(header.vault_id, "wrong password (password change)")
+                raise WrongPassword from None
+            finally:
+                wipe(kek)
+            keys = _Keys(dek)
+            salt = os.urandom(SALT_SIZE)
+            kdf = self.kdf.to_json()
+            new_kek = derive_key(new_password, salt, self.kdf)
+            try:
+                wrapped = wrap_key(new_kek, dek, aad(FORMAT_VERSION, header.vault_id, kdf, salt))
+            finally:
+                wipe(new_kek)
+            header.kdf, header.salt, header.wrapped_dek = kdf, salt, wrapped
+            header.digest = _Header.static_digest(
+                FORMAT_VERSION, header.vault_id, kdf, salt, wrapped
+            )
+            header.mac = keyed_digest(keys.mac_key, header.mac_input())
+            with self._open().transaction() as db:
+                db.execute(
+                    "UPDATE vault_header SET kdf = ?, salt = ?, wrapped_dek = ?, digest = ?, "
+                    "mac = ? WHERE id = 1",
+                    (kdf, salt, wrapped, header.digest, header.mac),
+                )
+                audit.record(db, Event.PASSWORD_CHANGED, self._clock(), vault_id=header.vault_id)
+            if self._keys is None:
+                keys.wipe()
+
+    # -------------------------------------------------------------------- TOTP
+
+    def begin_totp(self, account: str = "vault") -> TotpEnrolment:
+        """A fresh secret and its provisioning URI; nothing is stored until :meth:`enable_totp`."""
+        self._require_keys()
+        if self.totp_enabled:
+            raise TotpAlreadyEnabled
+        secret = totp.new_secret()
+        return TotpEnrolment(secret=secret, provisioning_uri=totp.provisioning_uri(secret, account))
+
+    def enable_totp(self, secret: str, code: str) -> None:
+        """Turn TOTP on once the user proves their authenticator holds ``secret``."""
+        with self._lock:
+            keys = self._require_keys()
+            header = self._header()
+            if header.totp is not None:
+                raise TotpAlreadyEnabled
+            step = totp.accept(secret, code, self._clock(), 0)
+            blob = keys.aead.encrypt(secret.encode(), aad(FORMAT_VERSION, header.vault_id, "totp"))
+            with self._open().transaction() as db:
+                self._store_totp(db, keys, header, blob, step)
+                audit.record(db, Event.TOTP_ENABLED, self._clock(), vault_id=header.vault_id)
+
+    def disable_totp(self, code: str) -> None:
+        with self._lock:
+            keys = self._require_keys()
+            header = self._header()
+            if header.totp is None:
+                raise TotpNotEnabled
+            secret = self._totp_secret(keys, header)
+            step = totp.accept(secret, code, self._clock(), header.totp_last_step)
+            with self._open().transaction() as db:
+                self._store_totp(db, keys, header, None, step)
+                audit.record(db, Event.TOTP_DISABLED, self._clock(), vault_id=header.vault_id)
+
+    # -------------------------------------------------------------- connections
+
+    def _name_index(self, keys: _Keys, name: str) -> bytes:
+        return keyed_digest(keys.index_key, name_key(name).encode())
+
+    def _field_tag(self, keys: _Keys, connection_id: str, field: str) -> bytes:
+        return keyed_digest(keys.field_key, aad(connection_id, field))[:16]
+
+    def _meta_aad(self, connection_id: str) -> bytes:
+        return aad(FORMAT_VERSION, self._vault_id or "", connection_id, "meta")
+
+    def _field_aad(self, connection_id: str, field: str) -> bytes:
+        return aad(FORMAT_VERSION, self._vault_id or "", connection_id, "field", field)
+
+    def _decrypt_meta(self, keys: _Keys, connection_id: str, blob: bytes) -> dict:
+        try:
+            meta = json.loads(keys.aead.decrypt(blob, self._meta_aad(connection_id)))
+        except (DecryptionFailed, ValueError) as exc:
+            raise CorruptedRecord(f"connection {connection_id}") from exc
+        return meta
+
+    def _write_connection(
+        self,
+        db: object,
+        keys: _Keys,
+        connection_id: str,
+        meta: dict,
+        fields: dict[str, str],
+    ) -> None:
+        """Replace the meta record and every field row of one connection."""
+        meta = {**meta, "fields": sorted(fields)}
+        blob = keys.aead.encrypt(json.dumps(meta).encode(), self._meta_aad(connection_id))
+        exe = db.execute  # type: ignore[attr-defined]
+        exe(
+            "INSERT INTO connections (id, name_index, meta) VALUES (?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET name_index = excluded.name_index, meta = excluded.meta",
+            (connection_id, self._name_index(keys, meta["name"]), blob),
+        )
+        exe("DELETE FROM connection_fields WHERE connection_id = ?", (connection_id,))
+        for field, value in fields.items():
+            exe(
+                "INSERT INTO connection_fields (connection_id, tag, value) VALUES (?, ?, ?)",
+                (
+                    connection_id,
+                    self._field_tag(keys, connection_id, field),
+                    keys.aead.encrypt(value.encode(), self._field_aad(connection_id, field)),
+                ),
+            )
+
+    def _find(self, keys: _Keys, name: str) -> tuple[str, dict]:
+        """Resolve a name to (id, meta) through the keyed index, checking the meta agrees."""
+        if not isinstance(name, str):
+            raise ConnectionNotFound(repr(name))
+        row = self._open().query_one(
+            "SELECT id, meta FROM connections WHERE name_index = ?",
+            (self._name_index(keys, name),),
+        )
+        if row is None:
+            raise ConnectionNotFound(name)
+        meta = self._decrypt_meta(keys, row[0], row[1])
+        if name_key(meta.get("name", "")) != name_key(name):
+            raise CorruptedRecord(f"connection {row[0]}")
+        return row[0], meta
+
+    def _read_fields(self, keys: _Keys, connection_id: str, meta: dict) -> dict[str, str]:
+        rows = dict(
+            self._open().query(
+                "SELECT tag, value FROM connection_fields WHERE connection_id = ?",
+                (connection_id,),
+            )
+        )
+        label = f"connection {meta.get('name', connection_id)!r} ({connection_id})"
+        fields: dict[str, str] = {}
+        for field in meta.get("fields", []):
+            blob = rows.get(self._field_tag(keys, connection_id, field))
+            if blob is None:
+                raise CorruptedRecord(f"{label}, field {field!r} (missing)")
+            try:
+                fields[field] = keys.aead.decrypt(
+                    blob, self._field_aad(connection_id, field)
+                ).decode()
+            except (DecryptionFailed, UnicodeDecodeError) as exc:
+                raise CorruptedRecord(f"{label}, field {field!r}") from exc
+        return fields
+
+    def _describe(
+        self, connection_id: str, meta: dict, fields: dict[str, str]
+    ) -> DescribeConnection:
+        spec = resolve_kind(meta["kind"])
+        return DescribeConnection(
+            id=connection_id,
+            name=meta["name"],
+            kind=meta["kind"],
+            fields=ConnectionSecrets(
+                connection_id, meta["name"], meta["kind"], fields, _visibility(spec, fields)
+            ).masked(),
+            created_at=meta.get("created_at"),
+            updated_at=meta.get("updated_at"),
+        )
+
+    def add_connection(self, request: CreateConnection) -> DescribeConnection:
+        with self._lock:
+            keys = self._require_keys()
+            name = validate_name(request.name)
+            spec = resolve_kind(request.kind)
+            fields = validate_fields(spec, request.plain_fields())
+            try:
+                existing = self._find(keys, name)
+            except ConnectionNotFound:
+                existing = None
+            if existing is not None:
+                raise DuplicateConnection(name, existing[1]["name"])
+            connection_id = uuid.uuid4().hex
+            now = self._clock()
+            meta = {"name": name, "kind": spec.name, "created_at": now, "updated_at": now}
+            with self._open().transaction() as db:
+                self._write_connection(db, keys, connection_id, meta, fields)
+                self._audit_connection(
+                    db, keys, Event.CONNECTION_ADDED, connection_id, meta, fields
+                )
+            return self._describe(connection_id, meta, fields)
+
+    def _audit_connection(
+        self,
+        db: object,
+        keys: _Keys,
+        event: Event,
+        connection_id: str,
+        meta: dict,
+        fields: Iterable[str],
+        **extra: object,
+    ) -> None:
+        audit.record(
+            db,  # type: ignore[arg-type]
+            event,
+            self._clock(),
+            vault_id=self._vault_id or "",
+            aead=keys.aead,
+            connection_id=connection_id,
+            detail={"name": meta["name"], "kind": meta["kind"], "fields": sorted(fields), **extra},
+        )
+
+    def list_connections(self) -> list[DescribeConnection]:
+        """Every connection, masked; a corrupted one is listed as such, the rest still readable."""
+        keys = self._require_keys()
+        out = []
+        for connection_id, blob in self._open().query("SELECT id, meta FROM connections"):
+            try:
+                meta = self._decrypt_meta(keys, connection_id, blob)
+                out.append(
+                    self._describe(
+                        connection_id, meta, self._read_fields(keys, connection_id, meta)
+                    )
+                )
+            except CorruptedRecord as exc:
+                out.append(
+                    DescribeConnection(
+                        id=connection_id, name=None, kind=None, status="corrupted", error=str(exc)
+                    )
+                )
+        return sorted(out, key=lambda d: (d.name is None, name_key(d.name or ""), d.id))
+
+    def describe_connection(self, name: str) -> DescribeConnection:
+        keys = self._require_keys()
+        connection_id, meta = self._find(keys, name)
+        return self._describe(connection_id, meta, self._read_fields(keys, connection_id, meta))
+
+    def get_connection(self, name: str) -> ConnectionSecrets:
+        """The decrypted connection, for handing to a bot; never for a face to print."""
+        keys = self._require_keys()
+        connection_id, meta = self._find(keys, name)
+        fields = self._read_fields(keys, connection_id, meta)
+        spec = resolve_kind(meta["kind"])
+        return ConnectionSecrets(
+            connection_id, meta["name"], meta["kind"], fields, _visibility(spec, fields)
+        )
+
+    def iter_secrets(self) -> Iterator[tuple[str, str, str]]:
+        """(connection, field, value) of every readable connection, for the redactor."""
+        keys = self._require_keys()
+        for connection_id, blob in self._open().query("SELECT id, meta FROM connections"):
+            try:
+                meta = self._decrypt_meta(keys, connection_id, blob)
+                fields = self._read_fields(keys, connection_id, meta)
+            except CorruptedRecord:
+                continue
+            for field, value in fields.items():
+                yield meta["name"], field, value
+
+    def update_connection(self, name: str, request: UpdateConnection) -> DescribeConnection:
+        with self._lock:
+            keys = self._require_keys()
+            connection_id, meta = self._find(keys, name)
+            current = {} if request.replace else self._read_fields(keys, connection_id, meta)
+            merged = {**current, **request.plain_fields()}
+            fields = validate_fields(resolve_kind(meta["kind"]), merged)
+            meta = {**meta, "updated_at": self._clock()}
+            changed = sorted(request.fields)
+            with self._open().transaction() as db:
+                self._write_connection(db, keys, connection_id, meta, fields)
+                self._audit_connection(
+                    db, keys, Event.CONNECTION_UPDATED, connection_id, meta, fields, changed=changed
+                )
+            return self._describe(connection_id, meta, fields)
+
+    def rename_connection(self, name: str, new_name: str) -> DescribeConnection:
+        """Only the meta record changes: field AAD binds to the id, not the name."""
+        with self._lock:
+            keys = self._require_keys()
+            new_name = validate_name(new_name)
+            connection_id, meta = self._find(keys, name)
+            if name_key(new_name) != name_key(meta["name"]):
+                try:
+                    clash = self._find(keys, new_name)
+                except ConnectionNotFound:
+                    clash = None
+                if clash is not None:
+                    raise DuplicateConnection(new_name, clash[1]["name"])
+            fields = self._read_fields(keys, connection_id, meta)
+            old = meta["name"]
+            meta = {**meta, "name": new_name, "updated_at": self._clock()}
+            blob = keys.aead.encrypt(json.dumps(meta).encode(), self._meta_aad(connection_id))
+            with self._open().transaction() as db:
+                db.execute(
+                    "UPDATE connections SET name_index = ?, meta = ? WHERE id = ?",
+                    (self._name_index(keys, new_name), blob, connection_id),
+                )
+                self._audit_connection(
+                    db, keys, Event.CONNECTION_RENAMED, connection_id, meta, fields, old_name=old
+                )
+            return self._describe(connection_id, meta, fields)
+
+    def remove_connection(self, name: str) -> None:
+        with self._lock:
+            keys = self._require_keys()
+            connection_id, meta = self._find(keys, name)
+            with self._open().transaction() as db:
+                db.execute("DELETE FROM connections WHERE id = ?", (connection_id,))
+                self._audit_connection(
+                    db, keys, Event.CONNECTION_REMOVED, connection_id, meta, meta.get("fields", [])
+                )
+
+    def remove_connection_by_id(self, connection_id: str) -> None:
+        """Remove a record that no longer decrypts (its name is unknowable)."""
+        with self._lock:
+            keys = self._require_keys()
+            with self._open().transaction() as db:
+                gone = db.execute("DELETE FROM connections WHERE id = ?", (connection_id,)).rowcount
+                if not gone:
+                    raise ConnectionNotFound(connection_id)
+                audit.record(
+                    db,
+                    Event.CONNECTION_REMOVED,
+                    self._clock(),
+                    vault_id=self._vault_id or "",
+                    aead=keys.aead,
+                    connection_id=connection_id,
+                    note="removed by id (record unreadable)",
+                )
+
+    # -------------------------------------------------------------------- audit
+
+    def audit_log(self, limit: int = 100, before: int | None = None) -> list[AuditEvent]:
+        """Newest first; page with ``before`` = the smallest ``seq`` already seen."""
+        keys = self._require_keys()
+        limit = max(1, min(int(limit), 1000))
+        rows = self._open().query(
+            "SELECT seq, ts, event, connection_id, note, detail FROM audit "
+            "WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+            (before if before is not None else 2**62, limit),
+        )
+        return audit.read(rows, vault_id=self._vault_id or "", aead=keys.aead)
+
+
+def _visibility(spec: KindSpec, fields: Iterable[str]) -> dict:
+    return {f: spec.visibility(f) for f in fields}
+
+
+def _check_password(password: object) -> None:
+    if not isinstance(password, str):
+        raise WeakPassword("a password must be text")
+    if len(password) < PASSWORD_MIN:
+        raise WeakPassword(f"use at least {PASSWORD_MIN} characters")
+    if len(password) > PASSWORD_MAX:
+        raise WeakPassword(f"use at most {PASSWORD_MAX} characters")
+    if not password.strip():
+        raise WeakPassword("a password cannot be only spaces")

@@ -1,0 +1,141 @@
+"""The SQLite file under the vault: schema, migrations, transactions, file permissions.
+
+Only this module speaks SQL, and only with bound parameters. WAL with ``synchronous=FULL``
+makes every committed transaction survive a killed process; ``BEGIN IMMEDIATE`` serialises
+writers (the server and a CLI may have the file open at once).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..paths import PRIVATE_FILE_MODE, ensure_private_dir, ensure_private_file
+from .errors import TamperedHeader, UnsupportedVault
+
+BUSY_TIMEOUT_MS = 10_000
+
+_V1 = """
+CREATE TABLE vault_header (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    format_version INTEGER NOT NULL,
+    vault_id TEXT NOT NULL,
+    kdf TEXT NOT NULL,
+    salt BLOB NOT NULL,
+    wrapped_dek BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    totp BLOB,
+    totp_last_step INTEGER NOT NULL DEFAULT 0,
+    mac BLOB NOT NULL
+);
+CREATE TABLE unlock_attempts (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_attempt REAL NOT NULL DEFAULT 0
+);
+INSERT INTO unlock_attempts (id, failures, last_attempt) VALUES (1, 0, 0);
+CREATE TABLE connections (
+    id TEXT PRIMARY KEY,
+    name_index BLOB NOT NULL UNIQUE,
+    meta BLOB NOT NULL
+);
+CREATE TABLE connection_fields (
+    connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+    tag BLOB NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (connection_id, tag)
+);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    event TEXT NOT NULL,
+    connection_id TEXT,
+    note TEXT,
+    detail BLOB
+);
+"""
+
+# One entry per schema version; entry N-1 upgrades a version N-1 file to version N. Later
+# services (the bot registry) append here rather than creating tables of their own.
+def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
+    """Statements one by one: ``executescript`` would commit the migration's transaction."""
+
+    def apply(db: sqlite3.Connection) -> None:
+        for statement in filter(str.strip, script.split(";")):
+            db.execute(statement)
+
+    return apply
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_run_script(_V1)]
+
+
+def schema_version() -> int:
+    return len(MIGRATIONS)
+
+
+class Store:
+    """One open connection to ``vault.db``; safe to share between threads (calls serialised)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        ensure_private_dir(path.parent)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, PRIVATE_FILE_MODE)
+            os.close(fd)
+        ensure_private_file(path)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA secure_delete = ON")
+            self._migrate()
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise TamperedHeader(f"{path.name} is not a readable SQLite database") from exc
+        for suffix in ("-wal", "-shm"):
+            ensure_private_file(path.with_name(path.name + suffix))
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            if current > schema_version():
+                raise UnsupportedVault(current, schema_version())
+            for version in range(current, schema_version()):
+                MIGRATIONS[version](db)
+                db.execute(f"PRAGMA user_version = {version + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: all of it lands, or (killed, raised) none of it."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: tuple[object, ...] = ()) -> tuple | None:
+        with self._lock:
+            return self._db.execute(sql, params).fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
