@@ -35,7 +35,11 @@ def test_stolen_files_hold_no_connection_name_kind_field_or_value(
         pem_body[-40:], PASSWORD,
     ]  # fmt: skip
     for needle in needles:
-        for form in (needle.encode(), needle.encode("utf-16-le"), base64.b64encode(needle.encode())):
+        for form in (
+            needle.encode(),
+            needle.encode("utf-16-le"),
+            base64.b64encode(needle.encode()),
+        ):
             assert form not in raw, needle
     # Sanity: the check would see plaintext if it were there.
     assert b"vault_header" in raw

@@ -20,7 +20,8 @@ WRITER = textwrap.dedent(
     import sys
     from watchdog_lab.vault import CreateConnection, KdfParams, RateLimitPolicy, Vault
     from watchdog_lab.vault import UpdateConnection
-    v = Vault(sys.argv[1], kdf=KdfParams(1, 8192, 1), rate_limit=RateLimitPolicy(free_attempts=10**6))
+    policy = RateLimitPolicy(free_attempts=10**6)
+    v = Vault(sys.argv[1], kdf=KdfParams(1, 8192, 1), rate_limit=policy)
     v.unlock(sys.argv[2])
     round_ = sys.argv[3]
     print("ready", flush=True)

@@ -140,9 +140,13 @@ def test_kdf_parameters_round_trip_through_json() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["not json", "{}", '{"alg": "scrypt", "time_cost": 3, "memory_kib": 65536, "parallelism": 4}',
-     '{"alg": "argon2id", "time_cost": "3", "memory_kib": 65536, "parallelism": 4}',
-     '{"alg": "argon2id", "time_cost": 3, "memory_kib": 65536, "parallelism": 4, "x": 1}'],
+    [
+        "not json",
+        "{}",
+        '{"alg": "scrypt", "time_cost": 3, "memory_kib": 65536, "parallelism": 4}',
+        '{"alg": "argon2id", "time_cost": "3", "memory_kib": 65536, "parallelism": 4}',
+        '{"alg": "argon2id", "time_cost": 3, "memory_kib": 65536, "parallelism": 4, "x": 1}',
+    ],
 )
 def test_unreadable_kdf_parameters_are_refused(text: str) -> None:
     with pytest.raises(CryptoError):

@@ -109,8 +109,21 @@ def test_duplicate_name_is_refused_case_insensitively(vault: Vault) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["", "x" * 65, "../etc", "a/b", "<script>", "name\x00", "tab\tname", "trailing ",
-     " leading", "K\u0430lshi", "semi;colon", "O'Brien", "new\nline"],
+    [
+        "",
+        "x" * 65,
+        "../etc",
+        "a/b",
+        "<script>",
+        "name\x00",
+        "tab\tname",
+        "trailing ",
+        " leading",
+        "K\u0430lshi",
+        "semi;colon",
+        "O'Brien",
+        "new\nline",
+    ],
 )
 def test_invalid_names_are_refused(vault: Vault, name: str) -> None:
     with pytest.raises(InvalidName):
@@ -334,7 +347,7 @@ def test_audit_log_records_events_without_values(vault: Vault, rsa_pem: str) -> 
     ]
     text = "".join(e.model_dump_json() for e in vault.audit_log())
     assert KEY_ID not in text and "PRIVATE KEY" not in text and PASSWORD not in text
-    added = [e for e in vault.audit_log() if e.event == "connection.added"][0]
+    added = next(e for e in vault.audit_log() if e.event == "connection.added")
     assert added.detail == {
         "name": "Kalshi",
         "kind": "kalshi",

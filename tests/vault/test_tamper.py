@@ -35,11 +35,13 @@ def _id_of(vault: Vault, name: str) -> str:
 def test_every_byte_of_a_field_ciphertext_is_authenticated(three: Vault, home: Path) -> None:
     cid = _id_of(three, "Alpha")
     db = _raw(home)
-    (tag, blob), = db.execute(
+    ((tag, blob),) = db.execute(
         "SELECT tag, value FROM connection_fields WHERE connection_id = ?", (cid,)
     ).fetchall()
     for index in range(len(blob)):
-        db.execute("UPDATE connection_fields SET value = ? WHERE tag = ?", (_flip(blob, index), tag))
+        db.execute(
+            "UPDATE connection_fields SET value = ? WHERE tag = ?", (_flip(blob, index), tag)
+        )
         with pytest.raises(CorruptedRecord, match="Alpha"):
             three.get_connection("Alpha")
     db.execute("UPDATE connection_fields SET value = ? WHERE tag = ?", (blob, tag))
