@@ -23,6 +23,40 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    """``wd.bot``, ``wd.state`` and ``wd.log`` are resolved on first use, inside the bot."""
+    if name == "bot":
+        from .sdk.bot import current_bot
+
+        return current_bot()
+    if name == "state":
+        return _state()
+    if name == "log":
+        from .sdk.log import get_logger
+
+        return get_logger()
+    raise AttributeError(f"module 'watchdog_lab' has no attribute {name!r}")
+
+
+_STATE: Any = None
+
+
+def _state() -> Any:
+    global _STATE
+    if _STATE is None:
+        from .sdk.bot import current_bot
+        from .sdk.state import State, StateError
+
+        bot = current_bot()
+        if bot is None:
+            raise StateError(
+                "wd.state keeps a bot's state between runs; it is available when this notebook "
+                "runs as a bot (promote it with `watchdog-lab bots promote`)."
+            )
+        _STATE = State(bot.state_dir)
+    return _STATE
+
+
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "watchdog-lab"}]
 

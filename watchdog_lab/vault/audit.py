@@ -28,6 +28,12 @@ class Event(str, Enum):
     CONNECTION_UPDATED = "connection.updated"
     CONNECTION_RENAMED = "connection.renamed"
     CONNECTION_REMOVED = "connection.removed"
+    BOT_PROMOTED = "bot.promoted"
+    BOT_PACKAGE_INSTALLED = "bot.package_installed"
+    BOT_STARTED = "bot.started"
+    BOT_STOPPED = "bot.stopped"
+    BOT_DELETED = "bot.deleted"
+    BOT_GRANTS_CHANGED = "bot.grants_changed"
 
 
 def _aad(vault_id: str, event: str, ts: float) -> bytes:

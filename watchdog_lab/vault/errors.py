@@ -72,10 +72,10 @@ class WeakPassword(VaultError):
         super().__init__(f"Password refused: {reason}")
 
 
-class InvalidName(VaultError):
-    def __init__(self, name: str, reason: str) -> None:
+class InvalidName(VaultError, ValueError):
+    def __init__(self, name: str, reason: str, what: str = "connection") -> None:
         shown = name if len(name) <= 80 else name[:77] + "..."
-        super().__init__(f"Invalid connection name {shown!r}: {reason}")
+        super().__init__(f"Invalid {what} name {shown!r}: {reason}")
 
 
 class InvalidConnection(VaultError):

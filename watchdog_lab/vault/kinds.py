@@ -87,17 +87,21 @@ GENERIC = KindSpec("generic", open=True, description="any named secret fields")
 KINDS = {spec.name: spec for spec in (KALSHI, ANTHROPIC, GENERIC)}
 
 
-def validate_name(name: object) -> str:
-    """Return the name unchanged if it is acceptable, else raise :class:`InvalidName`."""
+def validate_name(name: object, what: str = "connection") -> str:
+    """Return the name unchanged if it is acceptable, else raise :class:`InvalidName`.
+
+    Bots are named by the same rule (``what="bot"``): names end up in paths, logs and UIs.
+    """
     if not isinstance(name, str):
-        raise InvalidName(repr(name), "a name must be text")
+        raise InvalidName(repr(name), "a name must be text", what)
     if not 1 <= len(name) <= NAME_MAX:
-        raise InvalidName(name, f"use 1 to {NAME_MAX} characters")
+        raise InvalidName(name, f"use 1 to {NAME_MAX} characters", what)
     if not _NAME_RE.fullmatch(name):
         raise InvalidName(
             name,
             "use letters, digits, space, '_', '.' and '-' only (ASCII), starting with a letter "
             "or digit and not ending with a space",
+            what,
         )
     return name
 

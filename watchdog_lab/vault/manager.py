@@ -180,7 +180,18 @@ class Vault:
     def state(self) -> VaultState:
         if self._keys is not None:
             return VaultState.UNLOCKED
-        return VaultState.LOCKED if self.path.exists() else VaultState.ABSENT
+        return VaultState.LOCKED if self.exists() else VaultState.ABSENT
+
+    def exists(self) -> bool:
+        """A vault exists once its header is written (the file alone may hold only the registry)."""
+        if not self.path.exists():
+            return False
+        return self._open().query_one("SELECT 1 FROM vault_header") is not None
+
+    @property
+    def store(self) -> Store:
+        """The open database, for services that keep non-secret tables in it (bot registry)."""
+        return self._open_new()
 
     def describe(self) -> DescribeVault:
         state = self.state
@@ -204,7 +215,9 @@ class Vault:
             "totp_last_step, mac FROM vault_header WHERE id = 1"
         )
         if row is None:
-            raise TamperedHeader("the header row is missing")
+            if self._open().query_one("SELECT 1 FROM connections LIMIT 1"):
+                raise TamperedHeader("the header row is missing")
+            raise VaultNotFound(str(self.path))
         return _Header(row)
 
     def _require_keys(self) -> _Keys:
@@ -218,7 +231,7 @@ class Vault:
         """Create a new vault and leave it unlocked."""
         _check_password(password)
         with self._lock:
-            if self.path.exists() and self._open().query_one("SELECT 1 FROM vault_header"):
+            if self.exists():
                 raise VaultExists(str(self.path))
             dek = bytearray(os.urandom(KEY_SIZE))
             vault_id = uuid.uuid4().hex
@@ -611,6 +624,23 @@ class Vault:
             connection_id, meta["name"], meta["kind"], fields, _visibility(spec, fields)
         )
 
+    def get_connection_by_id(self, connection_id: str) -> ConnectionSecrets:
+        """Decrypt by opaque id (bot grants refer to connections by id, never by name)."""
+        keys = self._require_keys()
+        row = self._open().query_one("SELECT meta FROM connections WHERE id = ?", (connection_id,))
+        if row is None:
+            raise ConnectionNotFound(connection_id)
+        meta = self._decrypt_meta(keys, connection_id, row[0])
+        fields = self._read_fields(keys, connection_id, meta)
+        spec = resolve_kind(meta["kind"])
+        return ConnectionSecrets(
+            connection_id, meta["name"], meta["kind"], fields, _visibility(spec, fields)
+        )
+
+    def connection_names(self) -> dict[str, str]:
+        """id -> name of every readable connection (for showing grants)."""
+        return {c.id: c.name for c in self.list_connections() if c.name is not None}
+
     def iter_secrets(self) -> Iterator[tuple[str, str, str]]:
         """(connection, field, value) of every readable connection, for the redactor."""
         keys = self._require_keys()
@@ -695,6 +725,25 @@ class Vault:
                 )
 
     # -------------------------------------------------------------------- audit
+
+    def record_event(
+        self, event: Event, *, subject: str | None = None, detail: dict[str, object] | None = None
+    ) -> None:
+        """Audit an act of another service (bots). The detail is kept only while unlocked:
+        stored in clear it could name connections or strategies."""
+        with self._lock:
+            keys = self._keys
+            header_id = self._vault_id or self._header().vault_id
+            with self._open().transaction() as db:
+                audit.record(
+                    db,
+                    event,
+                    self._clock(),
+                    vault_id=header_id,
+                    aead=keys.aead if keys else None,
+                    connection_id=subject,
+                    detail=detail if keys else None,
+                )
 
     def audit_log(self, limit: int = 100, before: int | None = None) -> list[AuditEvent]:
         """Newest first; page with ``before`` = the smallest ``seq`` already seen."""

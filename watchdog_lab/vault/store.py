@@ -59,6 +59,23 @@ CREATE TABLE audit (
 );
 """
 
+# Non-secret bot registry. Grants name connections by their opaque id only: connection names
+# are encrypted, and the registry must not reveal them.
+_V2 = """
+CREATE TABLE bots (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at REAL NOT NULL,
+    config TEXT NOT NULL,
+    desired_state TEXT NOT NULL DEFAULT 'stopped'
+);
+CREATE TABLE bot_grants (
+    bot_id TEXT NOT NULL REFERENCES bots(id) ON DELETE CASCADE,
+    connection_id TEXT NOT NULL,
+    PRIMARY KEY (bot_id, connection_id)
+);
+"""
+
 # One entry per schema version; entry N-1 upgrades a version N-1 file to version N. Later
 # services (the bot registry) append here rather than creating tables of their own.
 def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
@@ -71,7 +88,7 @@ def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
     return apply
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_run_script(_V1)]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_run_script(_V1), _run_script(_V2)]
 
 
 def schema_version() -> int:

@@ -1,0 +1,25 @@
+"""What promoting, building, running or supervising a bot can refuse or fail with."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base class: every bot failure a user can act on."""
+
+
+class PackageRefused(BotError):
+    """The dependency policy refused a package before anything was installed."""
+
+    def __init__(self, package: str, rule: str, reason: str) -> None:
+        self.package = package
+        self.rule = rule
+        shown = package if len(package) <= 80 else package[:77] + "..."
+        super().__init__(f"Package {shown!r} refused ({rule}): {reason}")
+
+
+class NotebookError(BotError):
+    """The notebook to promote is missing, unreadable or not a notebook."""
+
+
+class EnvironmentBuildFailed(BotError):
+    """Creating the bot's venv or installing into it failed."""

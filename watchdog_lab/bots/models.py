@@ -1,0 +1,128 @@
+"""Request, response and on-disk models of bots, shared by the CLI, the server and the runner."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BotMode(str, Enum):
+    ONCE = "once"
+    EVERY = "every"
+    CONTINUOUS = "continuous"
+
+
+class BotState(str, Enum):
+    """What a runner reports; ``waiting-for-unlock`` is set by a supervisor, never a runner."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    SLEEPING = "sleeping"
+    STOPPED = "stopped"
+    CRASHED = "crashed"
+    WAITING_FOR_UNLOCK = "waiting-for-unlock"
+
+
+class RestartPolicy(_Strict):
+    """Exponential backoff after a failure; too many failures in a window is a crash loop."""
+
+    backoff_initial: float = Field(0.5, ge=0, le=3600)
+    backoff_max: float = Field(60.0, ge=0, le=86400)
+    max_failures: int = Field(5, ge=1, le=1000)
+    window_seconds: float = Field(300.0, gt=0, le=86400)
+
+    def delay(self, consecutive_failures: int) -> float:
+        if consecutive_failures <= 0:
+            return 0.0
+        return min(self.backoff_max, self.backoff_initial * 2 ** (consecutive_failures - 1))
+
+
+class BotConfig(_Strict):
+    """Everything a runner needs to know about its bot, none of it secret (``bot.json``)."""
+
+    id: str
+    name: str
+    mode: BotMode = BotMode.ONCE
+    interval: float | None = Field(None, gt=0, le=7 * 86400)
+    parameters: dict[str, object] = Field(default_factory=dict)
+    notebook_version: int = 1
+    restart: RestartPolicy = Field(default_factory=RestartPolicy)
+    kernel_name: str
+    sandbox: str = "best"
+    rlimits: dict[str, int] = Field(default_factory=dict)
+    cell_timeout: float | None = None
+
+
+class PromoteBot(_Strict):
+    notebook: str
+    name: str
+    connections: list[str] = Field(default_factory=list)
+    mode: BotMode = BotMode.ONCE
+    interval: float | None = Field(None, gt=0, le=7 * 86400)
+    parameters: dict[str, object] = Field(default_factory=dict)
+    allow_packages: list[str] = Field(default_factory=list)
+    start: bool = False
+
+
+class ErrorRecord(_Strict):
+    """A failing cell, redacted: what AI Fix will send (never other cells' outputs)."""
+
+    cell_index: int | None = None
+    source: str = ""
+    ename: str = ""
+    evalue: str = ""
+    traceback: list[str] = Field(default_factory=list)
+    at: float = 0.0
+
+
+class BotStatus(_Strict):
+    """``status.json``: written by the runner (actual state) with a heartbeat."""
+
+    bot_id: str
+    state: BotState = BotState.STOPPED
+    pid: int | None = None
+    pid_start: int | None = None
+    kernel_pid: int | None = None
+    kernel_pid_start: int | None = None
+    started_at: float | None = None
+    heartbeat_at: float | None = None
+    runs: int = 0
+    restarts: int = 0
+    consecutive_failures: int = 0
+    next_run_at: float | None = None
+    last_error: ErrorRecord | None = None
+    reason: str | None = None
+    sandbox: str | None = None
+    last_seq: int = 0
+
+
+class DescribeBot(_Strict):
+    id: str
+    name: str
+    mode: BotMode
+    interval: float | None = None
+    parameters: dict[str, object] = Field(default_factory=dict)
+    desired_state: str
+    state: BotState
+    connections: list[str] = Field(default_factory=list, description="granted connections")
+    notebook_version: int
+    status: BotStatus
+    folder: str
+
+
+class ListBotsResponse(_Strict):
+    bots: list[DescribeBot]
+
+
+class LogRecord(_Strict):
+    seq: int
+    ts: float
+    stream: str
+    text: str
+    cell: int | None = None
+    run: int | None = None

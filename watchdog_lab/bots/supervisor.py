@@ -1,0 +1,388 @@
+"""The bots' core API: promote, start, stop, restart, delete, describe, read logs.
+
+Every face (CLI, REST, magics) calls :class:`BotManager`; none of them spawns or signals a
+process itself. The manager holds no per-bot state in memory: the registry (``vault.db``),
+``bot.json`` and the runner's ``status.json`` are the truth, so a CLI and a server can manage
+the same bots at once, and either can adopt runners the other started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import nbformat
+
+from ..sdk import Connection
+from ..sdk.injection import encode_connections
+from ..vault import Vault, VaultLocked
+from ..vault.audit import Event
+from ..vault.kinds import validate_name
+from .errors import BotError, NotebookError
+from .layout import BotPaths, write_json_atomic
+from .logs import follow, read_records, tail_records
+from .models import (
+    BotConfig,
+    BotMode,
+    BotState,
+    BotStatus,
+    DescribeBot,
+    LogRecord,
+    PromoteBot,
+    RestartPolicy,
+)
+from .registry import BotRecord, BotRegistry, DuplicateBot
+from .status import is_alive, read_status, runner_is_alive
+
+Progress = Callable[[str], None]
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+START_HANDSHAKE_SECONDS = 15.0
+STOP_TIMEOUT_SECONDS = 15.0
+ACTIVE_STATES = (BotState.STARTING, BotState.RUNNING, BotState.SLEEPING)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class BotStartFailed(BotError):
+    pass
+
+
+class BotManager:
+    """Bots under one ``WATCHDOG_LAB_HOME``, sharing its vault (for grants and the registry)."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        *,
+        python: str | None = None,
+        sandbox_mode: str = "best",
+        rlimits: dict[str, int] | None = None,
+        restart: RestartPolicy | None = None,
+        policy: object | None = None,
+        wheels_only: bool = True,
+    ) -> None:
+        self.vault = vault
+        self.home = vault.home
+        self.registry = BotRegistry(vault.store)
+        self.python = python or sys.executable
+        self.sandbox_mode = sandbox_mode
+        self.rlimits = dict(rlimits or {})
+        self.restart_policy = restart or RestartPolicy()
+        self.wheels_only = wheels_only
+        self._policy = policy
+
+    # ------------------------------------------------------------- promote
+
+    def promote(self, request: PromoteBot, progress: Progress = _quiet) -> DescribeBot:
+        """Freeze the notebook, build the bot's venv and kernel, register it (and start it)."""
+        from .deps import detect_requirements
+        from .environment import build_environment
+        from .kernelspec import write_kernelspec
+
+        validate_name(request.name, "bot")
+        if self.registry.name_taken(request.name):
+            raise DuplicateBot(request.name)
+        if request.mode is BotMode.EVERY and not request.interval:
+            raise BotError("Mode 'every' needs an interval in seconds (--every SECONDS).")
+        progress("reading notebook")
+        nb = _read_notebook(Path(request.notebook))
+        grants = self._resolve_grants(request.connections)
+        progress("checking dependencies")
+        detected = detect_requirements(nb)
+        approved = self.policy.check_all(
+            [r.spec for r in detected.requirements], set(request.allow_packages)
+        )
+        bot_id = uuid.uuid4().hex
+        paths = BotPaths(self.home, bot_id)
+        paths.create()
+        try:
+            progress("freezing notebook as version 1")
+            _freeze(nb, paths.notebook(1))
+            progress(f"building environment ({len(approved)} package(s) requested)")
+            report = build_environment(
+                paths.venv,
+                [a.requirement for a in approved],
+                cache_dir=self.home / "cache" / "uv",
+                wheels_only=self.wheels_only,
+                progress=progress,
+            )
+            progress("writing kernelspec")
+            spec_dir = write_kernelspec(self.home, bot_id, request.name, paths.venv_python)
+            config = BotConfig(
+                id=bot_id,
+                name=request.name,
+                mode=request.mode,
+                interval=request.interval,
+                parameters=request.parameters,
+                kernel_name=spec_dir.name,
+                restart=self.restart_policy,
+                sandbox=self.sandbox_mode,
+                rlimits=self.rlimits,
+            )
+            write_json_atomic(paths.config_file, config.model_dump(mode="json"))
+            record = self.registry.create(config, grants)
+        except BaseException:
+            shutil.rmtree(paths.root, ignore_errors=True)
+            raise
+        self._log_environment(paths, record, report)
+        self.vault.record_event(
+            Event.BOT_PROMOTED,
+            subject=bot_id,
+            detail={"bot": request.name, "notebook": Path(request.notebook).name},
+        )
+        progress("promoted")
+        if request.start:
+            return self.start(bot_id)
+        return self.describe(bot_id)
+
+    @property
+    def policy(self):
+        if self._policy is None:
+            from .policy import DependencyPolicy
+
+            self._policy = DependencyPolicy()
+        return self._policy
+
+    def _log_environment(self, paths: BotPaths, record: BotRecord, report: object) -> None:
+        """Every new package is written where the user looks: the bot's log and the audit log."""
+        from ..redact import Redactor
+        from .logs import LogWriter
+
+        writer = LogWriter(paths.log_file, Redactor())
+        try:
+            for name, version in getattr(report, "new_packages", []):
+                writer.write("system", f"installed package {name}=={version}")
+                self.vault.record_event(
+                    Event.BOT_PACKAGE_INSTALLED,
+                    subject=record.id,
+                    detail={"bot": record.name, "package": name, "version": version},
+                )
+            for finding in getattr(report, "pth_findings", []):
+                writer.write("system", f"WARNING: {finding}")
+        finally:
+            writer.close()
+
+    def _resolve_grants(self, names: list[str]) -> list[str]:
+        if not names:
+            return []
+        if self.vault.state.value != "unlocked":
+            raise VaultLocked
+        return [self.vault.get_connection(name).id for name in names]
+
+    # ----------------------------------------------------------- describe
+
+    def describe(self, ref: str) -> DescribeBot:
+        return self._describe(self.registry.get(ref))
+
+    def list(self) -> list[DescribeBot]:
+        return [self._describe(r) for r in self.registry.list()]
+
+    def _describe(self, record: BotRecord) -> DescribeBot:
+        paths = BotPaths(self.home, record.id)
+        status = self.effective_status(record)
+        return DescribeBot(
+            id=record.id,
+            name=record.name,
+            mode=record.config.mode,
+            interval=record.config.interval,
+            parameters=record.config.parameters,
+            desired_state=record.desired_state,
+            state=status.state,
+            connections=self._grant_names(record),
+            notebook_version=record.config.notebook_version,
+            status=status,
+            folder=str(paths.root),
+        )
+
+    def effective_status(self, record: BotRecord) -> BotStatus:
+        """status.json, corrected when its runner is gone without saying so."""
+        status = read_status(BotPaths(self.home, record.id).status_file, record.id)
+        if status.state in ACTIVE_STATES and not runner_is_alive(status):
+            status.state = BotState.CRASHED
+            status.reason = "the runner process is gone (killed or machine restarted)"
+        return status
+
+    def _grant_names(self, record: BotRecord) -> list[str]:
+        if not record.grants:
+            return []
+        if self.vault.state.value != "unlocked":
+            return [f"<{len(record.grants)} connection(s); unlock to see names>"]
+        names = self.vault.connection_names()
+        return [names.get(cid, f"<removed connection {cid[:8]}>") for cid in record.grants]
+
+    # -------------------------------------------------------- start / stop
+
+    def granted_connections(self, record: BotRecord) -> list[Connection]:
+        """Decrypt exactly what this bot was granted (needs the vault unlocked)."""
+        out = []
+        for connection_id in record.grants:
+            secrets = self.vault.get_connection_by_id(connection_id)
+            out.append(Connection(secrets.name, secrets.kind, secrets.fields, secrets.visibility))
+        return out
+
+    def start(self, ref: str) -> DescribeBot:
+        record = self.registry.get(ref)
+        status = self.effective_status(record)
+        if status.state in ACTIVE_STATES:
+            self.registry.set_desired(record.id, "running")
+            return self._describe(record)
+        connections = self.granted_connections(record) if record.grants else []
+        self.registry.set_desired(record.id, "running")
+        self.spawn(record, connections)
+        self.vault.record_event(Event.BOT_STARTED, subject=record.id, detail={"bot": record.name})
+        return self.describe(record.id)
+
+    def spawn(self, record: BotRecord, connections: list[Connection]) -> int:
+        """Start a detached runner and hand it the connections on its stdin; return its pid."""
+        paths = BotPaths(self.home, record.id)
+        paths.create()
+        write_json_atomic(paths.config_file, record.config.model_dump(mode="json"))
+        token = encode_connections(connections) if connections else ""
+        env = {
+            key: os.environ[key]
+            for key in ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "PYTHONPATH")
+            if key in os.environ
+        }
+        env["WATCHDOG_LAB_HOME"] = str(self.home)
+        with open(paths.runner_log, "ab") as runner_log:
+            paths.runner_log.chmod(0o600)
+            proc = subprocess.Popen(
+                [
+                    self.python,
+                    "-m",
+                    "watchdog_lab.bots.runner",
+                    record.id,
+                    "--home",
+                    str(self.home),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=runner_log,
+                stderr=runner_log,
+                env=env,
+                cwd=paths.root,
+                start_new_session=True,
+                close_fds=True,
+            )
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(token.encode("ascii") + b"\n")
+            proc.stdin.close()
+        except BrokenPipeError as exc:
+            raise BotStartFailed(
+                f"The runner of {record.name!r} exited at once; see its log."
+            ) from exc
+        deadline = time.monotonic() + START_HANDSHAKE_SECONDS
+        while time.monotonic() < deadline:
+            if read_status(paths.status_file, record.id).pid == proc.pid:
+                return proc.pid
+            if proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        tail = _tail_text(paths.runner_log)
+        raise BotStartFailed(f"The runner of {record.name!r} did not start. {tail}")
+
+    def stop(self, ref: str, timeout: float = STOP_TIMEOUT_SECONDS) -> DescribeBot:
+        """Graceful: the runner interrupts, then terminates, then kills its kernel; we wait, and
+        kill what is left if it does not finish in time. Leaves no process behind."""
+        record = self.registry.get(ref)
+        self.registry.set_desired(record.id, "stopped")
+        status = read_status(BotPaths(self.home, record.id).status_file, record.id)
+        if runner_is_alive(status):
+            os.kill(status.pid, signal.SIGTERM)  # type: ignore[arg-type]
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and runner_is_alive(status):
+                time.sleep(0.05)
+            if runner_is_alive(status):
+                _kill_group(status.pid)  # type: ignore[arg-type]
+        if status.kernel_pid and is_alive(status.kernel_pid, status.kernel_pid_start):
+            _kill_group(status.kernel_pid)
+        self.vault.record_event(Event.BOT_STOPPED, subject=record.id, detail={"bot": record.name})
+        return self.describe(record.id)
+
+    def restart(self, ref: str) -> DescribeBot:
+        self.stop(ref)
+        return self.start(ref)
+
+    def delete(self, ref: str) -> None:
+        from .kernelspec import remove_kernelspec
+
+        record = self.registry.get(ref)
+        self.stop(record.id)
+        remove_kernelspec(self.home, record.id)
+        self.registry.delete(record.id)
+        shutil.rmtree(BotPaths(self.home, record.id).root, ignore_errors=True)
+        self.vault.record_event(Event.BOT_DELETED, subject=record.id, detail={"bot": record.name})
+
+    # ---------------------------------------------------------------- logs
+
+    def logs(self, ref: str, *, after: int = 0, limit: int | None = None) -> list[LogRecord]:
+        record = self.registry.get(ref)
+        return read_records(BotPaths(self.home, record.id).log_file, after=after, limit=limit)
+
+    def tail(self, ref: str, count: int) -> list[LogRecord]:
+        record = self.registry.get(ref)
+        return tail_records(BotPaths(self.home, record.id).log_file, count)
+
+    def follow(
+        self, ref: str, *, after: int = 0, stop: Callable[[], bool] | None = None
+    ) -> Iterator[LogRecord]:
+        record = self.registry.get(ref)
+        return follow(BotPaths(self.home, record.id).log_file, after=after, stop=stop)
+
+
+def _read_notebook(path: Path) -> nbformat.NotebookNode:
+    if path.suffix != ".ipynb":
+        raise NotebookError(f"{path.name!r} is not a notebook (.ipynb).")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise NotebookError(f"Cannot read notebook {str(path)!r}: {exc.strerror}.") from exc
+    if size > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(f"Notebook {path.name!r} is larger than 20 MiB.")
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:
+        raise NotebookError(
+            f"{path.name!r} is not a valid notebook ({type(exc).__name__})."
+        ) from exc
+    return nb
+
+
+def _freeze(nb: nbformat.NotebookNode, target: Path) -> None:
+    """The frozen version carries code only: research outputs may hold what the bot must not."""
+    import copy
+
+    frozen = copy.deepcopy(nb)
+    for cell in frozen.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    tmp = target.with_suffix(".tmp")
+    nbformat.write(frozen, str(tmp))
+    tmp.chmod(0o600)
+    tmp.replace(target)
+
+
+def _kill_group(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            target()
+
+
+def _tail_text(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "Runner log: " + " | ".join(text) if text else ""

@@ -1,0 +1,63 @@
+"""``wd.log``: the bot's logger.
+
+Records go to the process's stderr, which the runner captures, redacts and writes to the bot's
+log. As a second line of defence the logger itself replaces the values of the connections this
+process holds (the runner's redactor also catches their encodings and known key formats).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from .errors import SdkError
+from .lookup import connection, connections
+
+LOGGER_NAME = "wd.bot"
+MIN_SECRET_LENGTH = 8
+
+
+class _HeldSecretsFilter(logging.Filter):
+    """Replace held connection values in the formatted message (args merged first)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for conn in _held():
+            for field in conn.field_names:
+                value = conn[field]
+                if len(value) >= MIN_SECRET_LENGTH and value in message:
+                    message = message.replace(value, f"[REDACTED:{conn.name}.{field}]")
+        record.msg, record.args = message, None
+        return True
+
+
+def _held() -> list:
+    try:
+        return [connection(name) for name in connections()]
+    except SdkError:
+        return []
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (ipykernel replaces it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
+def get_logger() -> logging.Logger:
+    logger = logging.getLogger(LOGGER_NAME)
+    if not getattr(logger, "_wd_configured", False):
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.addFilter(_HeldSecretsFilter())
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        logger._wd_configured = True  # type: ignore[attr-defined]
+    return logger
