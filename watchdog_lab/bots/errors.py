@@ -23,3 +23,16 @@ class NotebookError(BotError):
 
 class EnvironmentBuildFailed(BotError):
     """Creating the bot's venv or installing into it failed."""
+
+
+class PackagesRefused(BotError):
+    """One or more packages refused; every refusal is listed so the user fixes them at once."""
+
+    def __init__(self, refusals: list[PackageRefused]) -> None:
+        self.refusals = refusals
+        lines = "\n".join(f"  - {r}" for r in refusals)
+        super().__init__(
+            f"Promote refused before anything was installed:\n{lines}\n"
+            "Fix the notebook, or pass --allow-package NAME for a real package that only looks "
+            "like a popular one."
+        )
