@@ -1,0 +1,124 @@
+"""Span selection: leftmost-longest, overlaps, markers kept intact, windows of long texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchdog_lab.redact import DEFAULT_PATTERNS, Finding
+from watchdog_lab.redact.matcher import Matcher, apply, safe_label
+
+A = "abcdefgh12345678"
+B = "12345678ijklmnop"
+
+
+def redact(values: dict[str, str], text: str, patterns: tuple = DEFAULT_PATTERNS) -> str:
+    matcher = Matcher(values, patterns)
+    return apply(text, matcher.findings(text))
+
+
+def test_the_longest_of_two_values_starting_at_the_same_place_wins() -> None:
+    values = {"abcdefgh": "a.short", "abcdefgh1234": "b.long"}
+    assert redact(values, "x abcdefgh1234 y") == "x [REDACTED:b.long] y"
+    assert redact(values, "x abcdefghZZZZ y") == "x [REDACTED:a.short]ZZZZ y"
+
+
+def test_the_leftmost_value_wins_over_a_longer_one_starting_later() -> None:
+    values = {"abcdefgh": "a.left", "cdefgh1234567890": "b.right"}
+    out = redact(values, "abcdefgh1234567890")
+    assert out.startswith("[REDACTED:a.left]")
+
+
+def test_overlapping_values_of_two_connections_leave_no_tail_of_either() -> None:
+    values = {A: "one.key", B: "two.key"}
+    out = redact(values, f"<{A}ijklmnop>")
+    assert out == "<[REDACTED:one.key][REDACTED:two.key]>"
+    for leaked in ("1234", "ijkl", "abcd"):
+        assert leaked not in out
+
+
+def test_a_value_inside_another_value_is_covered_by_the_outer_marker() -> None:
+    values = {"0123456789abcdef0123": "outer.secret", "6789abcdef": "inner.secret"}
+    assert redact(values, "0123456789abcdef0123") == "[REDACTED:outer.secret]"
+    assert redact(values, "--6789abcdef--") == "--[REDACTED:inner.secret]--"
+
+
+def test_the_same_value_in_two_connections_is_reported_under_one_label() -> None:
+    matcher = Matcher({"shared-secret-1": "first.key"}, DEFAULT_PATTERNS)
+    assert matcher.findings("shared-secret-1") == [Finding(0, 15, "first.key")]
+
+
+def test_a_known_value_beats_a_pattern_on_an_exact_tie() -> None:
+    token = "ghp_" + "A1b2C3d4" * 4 + "E5f6"
+    assert redact({token: "github.token"}, f"x {token} y") == "x [REDACTED:github.token] y"
+
+
+def test_a_pattern_longer_than_a_known_value_at_the_same_place_wins() -> None:
+    token = "ghp_" + "A1b2C3d4" * 4 + "E5f6"
+    assert redact({token[:12]: "x.partial"}, token) == "[REDACTED:github-token]"
+
+
+def test_a_secret_repeated_back_to_back_becomes_one_marker() -> None:
+    assert redact({A: "c.f"}, A * 5 + " " + A) == "[REDACTED:c.f] [REDACTED:c.f]"
+
+
+def test_markers_with_known_labels_survive_even_if_a_value_matches_inside() -> None:
+    # A secret that happens to read like part of a marker must not break the marker.
+    values = {"REDACTED:conn": "conn.password"}
+    once = redact(values, "a REDACTED:conn b")
+    assert once == "a [REDACTED:conn.password] b"
+    assert redact(values, once) == once
+
+
+def test_a_marker_with_an_unknown_label_does_not_hide_a_secret() -> None:
+    assert redact({A: "c.f"}, f"[REDACTED:{A}]") == "[REDACTED:[REDACTED:c.f]]"
+
+
+def test_a_value_overlapping_a_marker_is_redacted_around_it() -> None:
+    values = {"xyz[REDACTED:c.f]tail": "d.g", "c.f-secret": "c.f"}
+    out = redact(values, "xyz[REDACTED:c.f]tail")
+    assert out == "[REDACTED:d.g][REDACTED:c.f][REDACTED:d.g]"
+
+
+def test_labels_cannot_close_a_marker_early() -> None:
+    assert safe_label("we]ird[name\n.key") == "we)ird(name .key"
+    assert redact({A: "we]ird.key"}, A) == "[REDACTED:we)ird.key]"
+
+
+def test_lone_surrogates_do_not_stop_redaction() -> None:
+    text = f"\udcff {A} \udc80 ghp_{'Z' * 36}"
+    out = redact({A: "c.f"}, text)
+    assert out == "\udcff [REDACTED:c.f] \udc80 [REDACTED:github-token]"
+
+
+def test_no_needles_and_no_patterns_means_no_findings() -> None:
+    matcher = Matcher({}, ())
+    assert matcher.findings(A) == []
+
+
+@pytest.mark.parametrize("offset", [-20, -8, -1, 0, 1, 7])
+def test_values_straddling_a_window_boundary_are_found(offset: int) -> None:
+    window = Matcher.WINDOW
+    text = "." * (window + offset) + A + "." * 100 + A + "." * (window * 2)
+    findings = Matcher({A: "c.f"}, DEFAULT_PATTERNS).findings(text)
+    start = window + offset
+    assert [(f.start, f.end) for f in findings] == [
+        (start, start + len(A)),
+        (start + len(A) + 100, start + 2 * len(A) + 100),
+    ]
+
+
+def test_a_pattern_span_starting_after_its_trigger_in_the_next_window_is_resolved() -> None:
+    secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1"
+    context = "aws_secret_access_key = "
+    # The trigger sits in the first window, the key it guards in the second.
+    text = "." * (Matcher.WINDOW - 10) + context + secret + "\n" + "." * 100
+    out = redact({}, text)
+    assert out == "." * (Matcher.WINDOW - 10) + context + "[REDACTED:aws-secret-access-key]\n" + (
+        "." * 100
+    )
+
+
+def test_a_dense_run_of_a_periodic_secret_is_one_marker() -> None:
+    # Every zero belongs to some occurrence of the needle, so all of them go.
+    text = "x" + "0" * 600_003 + "y"
+    assert redact({"00000000": "c.pin"}, text) == "x[REDACTED:c.pin]y"
