@@ -1,0 +1,92 @@
+import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import * as React from 'react';
+
+import { VaultStatusView } from './components/VaultStatusView';
+import { watchdogIcon } from './icons';
+import { VaultStatusModel } from './model';
+
+/** DOM id of the sidebar; also the key the layout restorer remembers it by. */
+export const SIDEBAR_ID = 'watchdog-lab-sidebar';
+
+/**
+ * The WatchDog Lab left-sidebar panel.
+ *
+ * It tells its model when it is visible, so the server is polled only while someone can see the
+ * answer. Later panels (unlock form, connections, bots) become further sections of this widget.
+ */
+export class WatchdogSidebar extends ReactWidget {
+  constructor(model: VaultStatusModel) {
+    super();
+    this._model = model;
+    this.id = SIDEBAR_ID;
+    this.addClass('jp-WatchdogLab-sidebar');
+    this.title.icon = watchdogIcon;
+    this.title.caption = 'WatchDog Lab';
+    this.title.label = '';
+  }
+
+  get model(): VaultStatusModel {
+    return this._model;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._model.dispose();
+    super.dispose();
+  }
+
+  protected render(): JSX.Element {
+    return (
+      <div className="jp-WatchdogLab-panel" data-testid="watchdog-sidebar">
+        <h2 className="jp-WatchdogLab-title">
+          <watchdogIcon.react tag="span" className="jp-WatchdogLab-titleIcon" />
+          WatchDog Lab
+        </h2>
+        <UseSignal signal={this._model.changed}>
+          {() => (
+            <VaultStatusView
+              status={this._model.status}
+              refreshing={this._refreshing}
+              onRefresh={this._onRefresh}
+            />
+          )}
+        </UseSignal>
+      </div>
+    );
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this._model.active = this.isVisible;
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this._model.active = false;
+    super.onBeforeDetach(msg);
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._model.active = true;
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this._model.active = false;
+  }
+
+  private _onRefresh = (): void => {
+    this._refreshing = true;
+    this.update();
+    void this._model.refresh().finally(() => {
+      this._refreshing = false;
+      this.update();
+    });
+  };
+
+  private _model: VaultStatusModel;
+  private _refreshing = false;
+}
