@@ -5,6 +5,8 @@ Placeholder level until enforcement lands: reports ``unsandboxed`` and adds no p
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .layout import BotPaths
 from .models import BotConfig
 
@@ -13,5 +15,5 @@ def describe_level(mode: str) -> str:
     return "unsandboxed"
 
 
-def launcher_prefix(paths: BotPaths, config: BotConfig) -> list[str]:
+def launcher_prefix(paths: BotPaths, config: BotConfig, runtime_dir: Path) -> list[str]:
     return []

@@ -20,9 +20,11 @@ import faulthandler
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,7 +32,8 @@ from typing import Any
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
@@ -58,7 +61,7 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
-class BotKernelManager(KernelManager):
+class BotKernelManager(AsyncKernelManager):
     """Puts the sandbox launcher in front of the kernel's command line, and reports the
     kernel's pid the moment it exists (a stop may arrive while the kernel is still starting)."""
 
@@ -126,6 +129,9 @@ class Runner:
         self._stop = threading.Event()
         self._kernel_pid: int | None = None
         self._kernel_ready = False
+        # IPC sockets need a short path (Unix sockets allow ~100 bytes); the bot folder may be
+        # deep, so they live in a private 0700 folder of the system temp directory.
+        self._ipc_dir = Path(tempfile.mkdtemp(prefix=f"wdl-{bot_id[:8]}-"))
         self._failures: collections.deque[float] = collections.deque()
 
     # ------------------------------------------------------------- status
@@ -196,6 +202,7 @@ class Runner:
             return self._loop()
         finally:
             self.log.close()
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
     def _loop(self) -> int:
         policy = self.config.restart
@@ -255,6 +262,7 @@ class Runner:
             "LANG": os.environ.get("LANG", "C.UTF-8"),
             "PYTHONUNBUFFERED": "1",
             "PYTHONNOUSERSITE": "1",
+            "PYTHONPYCACHEPREFIX": str(p.tmp / "pycache"),
             "WATCHDOG_LAB_BOT_ID": self.config.id,
             "WATCHDOG_LAB_BOT_NAME": self.config.name,
             "WATCHDOG_LAB_BOT_DIR": str(p.root),
@@ -284,10 +292,10 @@ class Runner:
             kernel_name=self.config.kernel_name,
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self.paths.home / "kernels")]),
             transport="ipc",
-            ip=str(self.paths.run_dir / f"k{run_no}"),
+            ip=str(self._ipc_dir / f"k{run_no}"),
             connection_file=str(self.paths.run_dir / f"kernel-{run_no}.json"),
         )
-        km.launcher_prefix = launcher_prefix(self.paths, self.config)
+        km.launcher_prefix = launcher_prefix(self.paths, self.config, self._ipc_dir)
         km.on_launch = self._kernel_launched
         km.shutdown_wait_time = TERMINATE_GRACE_SECONDS
         current_cell: dict[str, Any] = {}
@@ -356,7 +364,7 @@ class Runner:
             raise outcome["error"]
         return outcome.get("value")
 
-    def _shutdown(self, km: KernelManager) -> None:
+    def _shutdown(self, km: AsyncKernelManager) -> None:
         """End the kernel by signal: the notebook is done, so there is nothing to wait for, and
         a signal cannot hang the way a shutdown request to a wedged kernel can."""
         process = getattr(km.provisioner, "process", None)
@@ -368,7 +376,7 @@ class Runner:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-            km.cleanup_resources()
+            run_sync(km.cleanup_resources)()
         except Exception as exc:  # never let cleanup take the runner down
             log.warning("kernel cleanup: %s", type(exc).__name__)
         finally:

@@ -26,7 +26,8 @@ from ..sdk.injection import encode_connections
 from ..vault import Vault, VaultLocked
 from ..vault.audit import Event
 from ..vault.kinds import validate_name
-from .errors import BotError, NotebookError
+from .environment import EnvironmentReport, build_environment
+from .errors import BotError, NotebookError, PackagesRefused
 from .layout import BotPaths, write_json_atomic
 from .logs import follow, read_records, tail_records
 from .models import (
@@ -70,6 +71,7 @@ class BotManager:
         restart: RestartPolicy | None = None,
         policy: object | None = None,
         wheels_only: bool = True,
+        uv_cache: Path | None = None,
     ) -> None:
         self.vault = vault
         self.home = vault.home
@@ -79,6 +81,7 @@ class BotManager:
         self.rlimits = dict(rlimits or {})
         self.restart_policy = restart or RestartPolicy()
         self.wheels_only = wheels_only
+        self.uv_cache = uv_cache or self.home / "cache" / "uv"
         self._policy = policy
 
     # ------------------------------------------------------------- promote
@@ -86,7 +89,6 @@ class BotManager:
     def promote(self, request: PromoteBot, progress: Progress = _quiet) -> DescribeBot:
         """Freeze the notebook, build the bot's venv and kernel, register it (and start it)."""
         from .deps import detect_requirements
-        from .environment import build_environment
         from .kernelspec import write_kernelspec
 
         validate_name(request.name, "bot")
@@ -99,9 +101,10 @@ class BotManager:
         grants = self._resolve_grants(request.connections)
         progress("checking dependencies")
         detected = detect_requirements(nb)
-        approved = self.policy.check_all(
-            [r.spec for r in detected.requirements], set(request.allow_packages)
-        )
+        decision = self.policy.check_all(detected.specs, set(request.allow_packages))
+        if not decision.ok:
+            raise PackagesRefused(list(decision.refused))
+        approved = decision.approved
         bot_id = uuid.uuid4().hex
         paths = BotPaths(self.home, bot_id)
         paths.create()
@@ -112,7 +115,7 @@ class BotManager:
             report = build_environment(
                 paths.venv,
                 [a.requirement for a in approved],
-                cache_dir=self.home / "cache" / "uv",
+                cache_dir=self.uv_cache,
                 wheels_only=self.wheels_only,
                 progress=progress,
             )
@@ -153,22 +156,39 @@ class BotManager:
             self._policy = DependencyPolicy()
         return self._policy
 
-    def _log_environment(self, paths: BotPaths, record: BotRecord, report: object) -> None:
+    def _log_environment(
+        self, paths: BotPaths, record: BotRecord, report: EnvironmentReport
+    ) -> None:
         """Every new package is written where the user looks: the bot's log and the audit log."""
         from ..redact import Redactor
         from .logs import LogWriter
 
         writer = LogWriter(paths.log_file, Redactor())
         try:
-            for name, version in getattr(report, "new_packages", []):
-                writer.write("system", f"installed package {name}=={version}")
+            writer.write(
+                "system",
+                f"environment built in {report.seconds:.1f}s: Python {report.python_version}, "
+                f"{len(report.packages)} packages",
+            )
+            for package in report.new:
+                writer.write("system", f"installed new package {package}")
                 self.vault.record_event(
                     Event.BOT_PACKAGE_INSTALLED,
                     subject=record.id,
-                    detail={"bot": record.name, "package": name, "version": version},
+                    detail={
+                        "bot": record.name,
+                        "package": package.name,
+                        "version": package.version,
+                    },
                 )
-            for finding in getattr(report, "pth_findings", []):
-                writer.write("system", f"WARNING: {finding}")
+            for change in report.changed:
+                writer.write("system", f"WARNING: baseline package changed: {change}")
+            for finding in report.startup_code:
+                writer.write(
+                    "system", f"WARNING: code runs at interpreter start-up: {finding.describe()}"
+                )
+            for warning in report.warnings:
+                writer.write("system", f"WARNING: {warning}")
         finally:
             writer.close()
 
