@@ -379,3 +379,24 @@ def test_decrypted_connection_repr_is_masked(vault: Vault, rsa_pem: str) -> None
         import pickle
 
         pickle.dumps(secrets)
+
+
+def test_verify_password_keeps_the_lock_state(vault: Vault) -> None:
+    vault.lock()
+    vault.verify_password(PASSWORD)
+    assert vault.state is VaultState.LOCKED
+    with pytest.raises(WrongPassword):
+        vault.verify_password("not the password")
+
+
+def test_password_checks_of_every_kind_share_the_throttle(home: Path) -> None:
+    from watchdog_lab.vault import RateLimitPolicy, Throttled
+
+    v = open_vault(home, rate_limit=RateLimitPolicy(free_attempts=2, base_delay=60))
+    v.create(PASSWORD)
+    with pytest.raises(WrongPassword):
+        v.verify_password("wrong one!")
+    with pytest.raises(WrongPassword):
+        v.change_password("wrong two!", "new password 123")
+    with pytest.raises(Throttled):
+        v.verify_password(PASSWORD)

@@ -275,32 +275,51 @@ class Vault:
             self._store = Store(self.path)
         return self._store
 
+    def _password_keys(self, header: _Header, password: str, purpose: str) -> _Keys:
+        """Throttle, then derive and unwrap: every password check goes through here, so every
+        one is rate limited (unlock, password change, a grant confirmed by password)."""
+        store = self._open()
+        params = header.check_static()
+        now = self._clock()
+        try:
+            with store.transaction() as db:
+                ratelimit.count_attempt(db, self.rate_limit, now)
+        except Throttled:
+            with store.transaction() as db:
+                audit.record(
+                    db, Event.UNLOCK_THROTTLED, now, vault_id=header.vault_id, note=purpose
+                )
+            raise
+        kek = derive_key(password if isinstance(password, str) else "", header.salt, params)
+        try:
+            dek = unwrap_key(kek, header.wrapped_dek, header.wrap_aad())
+        except DecryptionFailed:
+            self._record_failure(header.vault_id, f"wrong password ({purpose})")
+            raise WrongPassword from None
+        finally:
+            wipe(kek)
+        keys = _Keys(dek)
+        if not _equal(keyed_digest(keys.mac_key, header.mac_input()), header.mac or b""):
+            keys.wipe()
+            raise TamperedHeader("header authentication failed")
+        return keys
+
+    def verify_password(self, password: str) -> None:
+        """Check the password without changing the lock state (rate limited like unlock)."""
+        with self._lock:
+            header = self._header()
+            keys = self._password_keys(header, password, "confirmation")
+            keys.wipe()
+            with self._open().transaction() as db:
+                ratelimit.forgive(db)
+
     def unlock(self, password: str, totp_code: str | None = None) -> None:
         """Check the password (and code), then hold the data key until :meth:`lock`."""
         with self._lock:
             store = self._open()
             header = self._header()
-            params = header.check_static()
             now = self._clock()
-            try:
-                with store.transaction() as db:
-                    ratelimit.count_attempt(db, self.rate_limit, now)
-            except Throttled:
-                with store.transaction() as db:
-                    audit.record(db, Event.UNLOCK_THROTTLED, now, vault_id=header.vault_id)
-                raise
-            kek = derive_key(password if isinstance(password, str) else "", header.salt, params)
-            try:
-                dek = unwrap_key(kek, header.wrapped_dek, header.wrap_aad())
-            except DecryptionFailed:
-                self._record_failure(header.vault_id, "wrong password")
-                raise WrongPassword from None
-            finally:
-                wipe(kek)
-            keys = _Keys(dek)
-            if not _equal(keyed_digest(keys.mac_key, header.mac_input()), header.mac or b""):
-                keys.wipe()
-                raise TamperedHeader("header authentication failed")
+            keys = self._password_keys(header, password, "unlock")
             step = None
             if header.totp is not None:
                 try:
@@ -380,16 +399,8 @@ class Vault:
         _check_password(new_password)
         with self._lock:
             header = self._header()
-            params = header.check_static()
-            kek = derive_key(old_password, header.salt, params)
-            try:
-                dek = unwrap_key(kek, header.wrapped_dek, header.wrap_aad())
-            except DecryptionFailed:
-                self._record_failure(header.vault_id, "wrong password (password change)")
-                raise WrongPassword from None
-            finally:
-                wipe(kek)
-            keys = _Keys(dek)
+            keys = self._password_keys(header, old_password, "password change")
+            dek = keys.dek
             salt = os.urandom(SALT_SIZE)
             kdf = self.kdf.to_json()
             new_kek = derive_key(new_password, salt, self.kdf)
@@ -408,9 +419,9 @@ class Vault:
                     "mac = ? WHERE id = 1",
                     (kdf, salt, wrapped, header.digest, header.mac),
                 )
+                ratelimit.forgive(db)
                 audit.record(db, Event.PASSWORD_CHANGED, self._clock(), vault_id=header.vault_id)
-            if self._keys is None:
-                keys.wipe()
+            keys.wipe()  # a copy of the data key; an unlocked vault keeps its own
 
     # -------------------------------------------------------------------- TOTP
 
