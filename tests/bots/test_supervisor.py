@@ -175,3 +175,38 @@ def test_the_runner_outlives_the_process_that_started_it_and_stop_leaves_nothing
         ["pgrep", "-f", bot.id], capture_output=True, text=True
     ).stdout.split()
     assert leftovers == []
+
+
+def test_reconcile_adopts_live_runners_restarts_dead_ones_and_waits_for_unlock(
+    manager: BotManager, vault: Vault, tmp_path: Path
+) -> None:
+    from .conftest import PASSWORD
+
+    vault.add_connection(CreateConnection(name="Ex", kind="generic", fields={"t": "x" * 20}))
+    nb = write_notebook(tmp_path / "spin.ipynb", "import time\nwhile True:\n    time.sleep(0.1)")
+    for name, grants in (("Alive", []), ("Dead", []), ("Needs", ["Ex"])):
+        manager.promote(
+            PromoteBot(
+                notebook=str(nb), name=name, connections=grants, mode=BotMode.CONTINUOUS, start=True
+            )
+        )
+    for name in ("Alive", "Dead", "Needs"):
+        wait_state(manager, name, BotState.RUNNING)
+    alive_pid = manager.describe("Alive").status.pid
+    for name in ("Dead", "Needs"):  # as if the machine had rebooted under them
+        status = manager.describe(name).status
+        kill(status.pid)  # type: ignore[arg-type]
+        kill(status.kernel_pid)  # type: ignore[arg-type]
+        wait_for(lambda n=name: manager.describe(n).state is BotState.CRASHED, 30)
+    vault.lock()
+    assert manager.reconcile() == {
+        "Alive": "adopted",
+        "Dead": "restarted",
+        "Needs": "waiting-for-unlock",
+    }
+    assert manager.describe("Alive").status.pid == alive_pid
+    wait_state(manager, "Dead", BotState.RUNNING)
+    assert manager.describe("Needs").state is BotState.WAITING_FOR_UNLOCK
+    vault.unlock(PASSWORD)
+    assert manager.reconcile()["Needs"] == "restarted"
+    wait_state(manager, "Needs", BotState.RUNNING)

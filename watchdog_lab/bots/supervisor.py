@@ -41,7 +41,7 @@ from .models import (
     RestartPolicy,
 )
 from .registry import BotRecord, BotRegistry, DuplicateBot
-from .status import is_alive, read_status, runner_is_alive
+from .status import is_alive, read_status, runner_is_alive, write_status
 
 Progress = Callable[[str], None]
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -342,6 +342,45 @@ class BotManager:
         self.registry.delete(record.id)
         shutil.rmtree(BotPaths(self.home, record.id).root, ignore_errors=True)
         self.vault.record_event(Event.BOT_DELETED, subject=record.id, detail={"bot": record.name})
+
+    # ----------------------------------------------------------- reconcile
+
+    def reconcile(self) -> dict[str, str]:
+        """Make actual state follow desired state; returns ``{bot name: what was done}``.
+
+        Run when a supervisor starts and after every unlock. A live runner (same pid, same
+        start time) is adopted as it is. A bot that should run but whose runner is gone is
+        restarted, unless it finished on its own or ended in a crash loop (a human should look
+        first), or it needs connections while the vault is locked: then it waits for unlock.
+        """
+        done: dict[str, str] = {}
+        unlocked = self.vault.state.value == "unlocked"
+        for record in self.registry.list():
+            if record.desired_state != "running":
+                continue
+            paths = BotPaths(self.home, record.id)
+            status = read_status(paths.status_file, record.id)
+            if runner_is_alive(status):
+                done[record.name] = "adopted"
+            elif status.reason == "finished" or (status.reason or "").startswith("crash loop"):
+                done[record.name] = f"left {status.state.value}"
+            elif record.grants and not unlocked:
+                status.state, status.pid, status.kernel_pid = (
+                    BotState.WAITING_FOR_UNLOCK,
+                    None,
+                    None,
+                )
+                status.reason = "needs its connections: unlock the vault to start it"
+                write_status(paths.status_file, status)
+                done[record.name] = BotState.WAITING_FOR_UNLOCK.value
+            else:
+                try:
+                    connections = self.granted_connections(record) if record.grants else []
+                    self.spawn(record, connections)
+                    done[record.name] = "restarted"
+                except BotError as exc:
+                    done[record.name] = f"failed: {exc}"
+        return done
 
     # ---------------------------------------------------------------- logs
 

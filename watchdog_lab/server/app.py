@@ -1,24 +1,29 @@
-"""The WatchDog Lab server extension: configuration and the objects the handlers share."""
+"""The WatchDog Lab server extension: configuration and the objects the handlers share.
+
+The app owns, for the life of the server process: one :class:`Vault` (the unlocked data key
+lives here and nowhere else), one :class:`BotManager`, the kernel broker, and the server-wide
+:class:`Redactor` that every outgoing text (server log, saved notebooks) goes through. Handlers
+reach them through ``self.extensionapp``; they hold no state of their own.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 
 from .._version import __version__
+from ..bots.models import RestartPolicy
+from ..bots.supervisor import BotManager
 from ..paths import HOME_ENV, home_dir
-from ..vault import Vault
+from ..redact import Redactor
+from ..vault import KdfParams, Vault
 from .handlers import route_table
 
 
 class WatchdogLab(ExtensionApp):
-    """Loaded by ``jupyter server`` / ``jupyter lab``; owns the server's one :class:`Vault`.
-
-    One vault object per server process so that an unlock done through one request is seen by
-    every later request, and a lock drops the key for all of them.
-    """
+    """Loaded by ``jupyter server`` / ``jupyter lab``; configured as ``c.WatchdogLab.*``."""
 
     name = "watchdog_lab"
     description = "WatchDog Lab: sealed exchange keys and supervised trading bots."
@@ -36,21 +41,111 @@ class WatchdogLab(ExtensionApp):
     def _default_home(self) -> str:
         return str(home_dir())
 
+    auto_lock_minutes = Float(
+        30.0,
+        help="Lock the vault (drop the data key) after this many minutes without a vault "
+        "operation. 0 disables the idle lock.",
+    ).tag(config=True)
+
+    argon2_time_cost = Int(3, help="Argon2id passes for a new vault or password.").tag(config=True)
+    argon2_memory_kib = Int(64 * 1024, help="Argon2id memory in KiB.").tag(config=True)
+    argon2_parallelism = Int(4, help="Argon2id lanes.").tag(config=True)
+
+    sandbox = Unicode(
+        "best",
+        help="Bot sandbox: 'best' (strongest available, 'unsandboxed' reported loudly when "
+        "nothing is), 'landlock', 'bubblewrap', 'require' (refuse to run unsandboxed), 'none'.",
+    ).tag(config=True)
+
+    bot_rlimits = Dict(
+        default_value={},
+        help="Resource limits for bot kernels, e.g. {'nofile': 1024, 'as': 4 * 2**30}.",
+    ).tag(config=True)
+
+    dependency_denylist = List(
+        Unicode(),
+        default_value=[],
+        help="Extra package names a promoted bot may never install (added to the built-in list).",
+    ).tag(config=True)
+
+    dependency_allow = List(
+        Unicode(),
+        default_value=[],
+        help="Package names exempt from the typosquat check (never from the denylist).",
+    ).tag(config=True)
+
+    wheels_only = Bool(
+        True, help="Install bot dependencies from wheels only (no setup.py runs)."
+    ).tag(config=True)
+
+    restart_backoff_initial = Float(0.5, help="First restart delay of a failed bot (s).").tag(
+        config=True
+    )
+    restart_backoff_max = Float(60.0, help="Longest restart delay of a failed bot (s).").tag(
+        config=True
+    )
+    restart_max_failures = Int(
+        5, help="Failures within restart_window_seconds that mark a bot crashed."
+    ).tag(config=True)
+    restart_window_seconds = Float(300.0, help="Crash-loop window (s).").tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._vault: Vault | None = None
+        self._bots: BotManager | None = None
+        self.redactor = Redactor()
+
+    @property
+    def kdf(self) -> KdfParams:
+        return KdfParams(self.argon2_time_cost, self.argon2_memory_kib, self.argon2_parallelism)
 
     @property
     def vault(self) -> Vault:
         """The server's vault; exists from settings initialisation until the extension stops."""
         if self._vault is None:
-            self._vault = Vault(home_dir(self.home))
+            self._vault = Vault(home_dir(self.home), kdf=self.kdf)
         return self._vault
+
+    @property
+    def bots(self) -> BotManager:
+        if self._bots is None:
+            from ..bots.policy import DEFAULT_DENYLIST, DependencyPolicy
+
+            self._bots = BotManager(
+                self.vault,
+                sandbox_mode=self.sandbox,
+                rlimits={k: int(v) for k, v in self.bot_rlimits.items()},
+                restart=RestartPolicy(
+                    backoff_initial=self.restart_backoff_initial,
+                    backoff_max=self.restart_backoff_max,
+                    max_failures=self.restart_max_failures,
+                    window_seconds=self.restart_window_seconds,
+                ),
+                policy=DependencyPolicy(
+                    denylist=(*DEFAULT_DENYLIST, *self.dependency_denylist),
+                    allow=tuple(self.dependency_allow),
+                ),
+                wheels_only=self.wheels_only,
+            )
+        return self._bots
+
+    def refresh_redactor(self) -> None:
+        """Load every decrypted value into the server's redactor (called after unlock/changes).
+
+        Values stay known after a lock: a secret seen once must stay redacted in the log.
+        """
+        if self.vault.state.value == "unlocked":
+            self.redactor.add_secrets(self.vault.iter_secrets())
 
     def initialize_settings(self) -> None:
         self.log.info("WatchDog Lab home: %s", home_dir(self.home))
         # Created here rather than lazily on first request so that a bad home fails at start.
         _ = self.vault
+        from ..redact import install_log_redaction
+
+        for name in ("", "tornado.access", "tornado.application", "tornado.general", "ServerApp"):
+            install_log_redaction(self.redactor, logger=_logger(name))
+        install_log_redaction(self.redactor, logger=self.serverapp.log)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table())
@@ -60,3 +155,10 @@ class WatchdogLab(ExtensionApp):
         if self._vault is not None:
             self._vault.close()
             self._vault = None
+        self._bots = None
+
+
+def _logger(name: str) -> Any:
+    import logging
+
+    return logging.getLogger(name)

@@ -74,15 +74,6 @@ class WatchdogHandler(ExtensionHandlerMixin, APIHandler):
         self.finish(json.dumps({"message": message, "reason": reason}))
 
 
-class VaultStateHandler(WatchdogHandler):
-    """``GET /watchdog-lab/vault`` → ``{"state": "absent" | "locked" | "unlocked"}``."""
-
-    @web.authenticated
-    @authorized
-    def get(self) -> None:
-        self.write_json({"state": self.vault.state.value})
-
-
 class NotFoundHandler(WatchdogHandler):
     """Any other path under the namespace: a JSON 404 with the extension's headers."""
 
@@ -97,8 +88,17 @@ class NotFoundHandler(WatchdogHandler):
 
 
 def route_table() -> list[tuple[str, type[WatchdogHandler]]]:
-    """Routes relative to the server's base URL (the extension app prepends it)."""
+    """Routes relative to the server's base URL (the extension app prepends it).
+
+    Each service keeps its handlers in its own module; the catch-all 404 comes last.
+    """
+    from .bot_handlers import routes as bot_routes
+    from .broker import routes as broker_routes
+    from .vault_handlers import routes as vault_routes
+
     return [
-        (rf"/{NAMESPACE}/vault/?", VaultStateHandler),
+        *vault_routes(),
+        *bot_routes(),
+        *broker_routes(),
         (rf"/{NAMESPACE}/(.*)", NotFoundHandler),
     ]
