@@ -1,0 +1,226 @@
+"""``connections add|list|show|update|rename|remove``: the contents, masked on the way out."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..vault import (
+    ConnectionNotFound,
+    CreateConnection,
+    DescribeConnection,
+    DuplicateConnection,
+    ListConnectionsResponse,
+    UpdateConnection,
+    Vault,
+    resolve_kind,
+)
+from ..vault.kinds import validate_name
+from . import render
+from .errors import Aborted, InvalidInput, UsageError
+from .jsoninput import connection_to_add, fields_to_update, read_document
+from .prompts import ask_fields
+from .session import Context, remember_fields
+
+
+def _print_connection(ctx: Context, args: argparse.Namespace, c: DescribeConnection) -> None:
+    if getattr(args, "json", False):
+        ctx.console.json(c.model_dump(mode="json"))
+
+
+def _check_free(vault: Vault, name: str) -> None:
+    """Refuse a taken name before the user types a whole key for nothing."""
+    try:
+        existing = vault.describe_connection(name)
+    except ConnectionNotFound:
+        return
+    raise DuplicateConnection(name, existing.name)
+
+
+def run_add(ctx: Context, args: argparse.Namespace) -> int:
+    name = validate_name(args.name)
+    given = None
+    if args.from_json is not None:
+        given = connection_to_add(read_document(args.from_json, ctx.console))
+        if given.kind is not None and args.kind is not None and given.kind != args.kind:
+            raise InvalidInput(
+                f"--kind {args.kind!r} and the kind in --from-json ({given.kind[:40]!r}) "
+                "disagree; give one, or make them the same."
+            )
+    kind_name = args.kind or (given.kind if given else None)
+    if kind_name is None:
+        raise UsageError('give --kind KIND (or "kind" in the --from-json document).')
+    kind = resolve_kind(kind_name)
+    if given is not None:
+        remember_fields(ctx.console, name, kind.name, given.fields)
+    with ctx.unlocked() as vault:
+        _check_free(vault, name)
+        if given is not None:
+            fields = given.fields
+        else:
+            fields = ask_fields(ctx.console, kind, f"New connection {name!r}")
+            remember_fields(ctx.console, name, kind.name, fields)
+        added = vault.add_connection(CreateConnection(name=name, kind=kind.name, fields=fields))
+    if args.json:
+        _print_connection(ctx, args, added)
+    else:
+        ctx.console.out(f"Added connection {added.name!r} ({added.kind}).")
+        ctx.console.out(render.connection(added))
+    return 0
+
+
+def run_list(ctx: Context, args: argparse.Namespace) -> int:
+    with ctx.unlocked() as vault:
+        items = vault.list_connections()
+    if args.json:
+        ctx.console.json(ListConnectionsResponse(connections=items).model_dump(mode="json"))
+    elif not items:
+        ctx.console.out(
+            "No connections yet. Add one with `watchdog-lab connections add NAME --kind KIND`."
+        )
+    else:
+        ctx.console.out(render.connections(items))
+    return 0
+
+
+def run_show(ctx: Context, args: argparse.Namespace) -> int:
+    with ctx.unlocked() as vault:
+        found = vault.describe_connection(args.name)
+    if args.json:
+        _print_connection(ctx, args, found)
+    else:
+        ctx.console.out(render.connection(found))
+    return 0
+
+
+def run_update(ctx: Context, args: argparse.Namespace) -> int:
+    fields = None
+    if args.from_json is not None:
+        fields = fields_to_update(read_document(args.from_json, ctx.console))
+    with ctx.unlocked() as vault:
+        current = vault.describe_connection(args.name)
+        kind = resolve_kind(current.kind)
+        if fields is None:
+            fields = ask_fields(
+                ctx.console,
+                kind,
+                f"Update {current.name!r}" + (" (replacing every field)" if args.replace else ""),
+                None if args.replace else current.fields,
+            )
+        remember_fields(ctx.console, current.name or args.name, kind.name, fields)
+        if not fields and not args.replace:
+            ctx.console.out("Nothing to change.")
+            return 0
+        updated = vault.update_connection(
+            args.name, UpdateConnection(fields=fields, replace=args.replace)
+        )
+    if args.json:
+        _print_connection(ctx, args, updated)
+    else:
+        ctx.console.out(f"Updated connection {updated.name!r}: {', '.join(sorted(fields))}.")
+        ctx.console.out(render.connection(updated))
+    return 0
+
+
+def run_rename(ctx: Context, args: argparse.Namespace) -> int:
+    validate_name(args.new_name)
+    with ctx.unlocked() as vault:
+        renamed = vault.rename_connection(args.name, args.new_name)
+    if args.json:
+        _print_connection(ctx, args, renamed)
+    else:
+        ctx.console.out(f"Renamed connection {args.name!r} to {renamed.name!r}.")
+    return 0
+
+
+def run_remove(ctx: Context, args: argparse.Namespace) -> int:
+    if (args.name is None) == (args.id is None):
+        raise UsageError("give either a connection NAME or --id ID (not both).")
+    if not args.yes:
+        ctx.console.require_interactive(
+            "a confirmation", "Add --yes to remove without being asked."
+        )
+    with ctx.unlocked() as vault:
+        if args.id is not None:
+            question = f"Remove the record {args.id}? This cannot be undone."
+        else:
+            found = vault.describe_connection(args.name)
+            question = f"Remove connection {found.name!r} ({found.kind})? This cannot be undone."
+        if not args.yes and not ctx.console.confirm(question):
+            raise Aborted
+        if args.id is not None:
+            vault.remove_connection_by_id(args.id)
+            ctx.console.out(f"Removed the record {args.id}.")
+        else:
+            vault.remove_connection(args.name)
+            ctx.console.out(f"Removed connection {found.name!r}.")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]) -> None:
+    pw = [parents["home"], parents["password"]]
+    group = sub.add_parser("connections", help="add, list, show, update, rename, remove")
+    csub = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    json_help = "print the result as JSON"
+    from_json_help = (
+        "read the fields from a JSON file, or - for standard input (a pipe); otherwise "
+        "each field is asked for with a hidden prompt"
+    )
+
+    add = csub.add_parser(
+        "add",
+        parents=pw,
+        help="add a connection",
+        description=(
+            'Add a connection. --from-json takes {"kind": KIND, "fields": {NAME: VALUE, ...}}.'
+        ),
+    )
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--kind", help="kalshi, anthropic, generic or ccxt:<exchange id>")
+    add.add_argument("--from-json", metavar="PATH|-", help=from_json_help)
+    add.add_argument("--json", action="store_true", help=json_help)
+    add.set_defaults(handler=run_add)
+
+    lst = csub.add_parser("list", parents=pw, help="list connections (masked)")
+    lst.add_argument("--json", action="store_true", help=json_help)
+    lst.set_defaults(handler=run_list)
+
+    show = csub.add_parser("show", parents=pw, help="show one connection (masked)")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--json", action="store_true", help=json_help)
+    show.set_defaults(handler=run_show)
+
+    update = csub.add_parser(
+        "update",
+        parents=pw,
+        help="change some fields of a connection",
+        description=(
+            'Change fields. --from-json takes {"fields": {NAME: VALUE, ...}}; the fields not '
+            "given keep their values unless --replace is given."
+        ),
+    )
+    update.add_argument("name", metavar="NAME")
+    update.add_argument("--from-json", metavar="PATH|-", help=from_json_help)
+    update.add_argument(
+        "--replace", action="store_true", help="the given fields become the whole set"
+    )
+    update.add_argument("--json", action="store_true", help=json_help)
+    update.set_defaults(handler=run_update)
+
+    rename = csub.add_parser("rename", parents=pw, help="rename a connection")
+    rename.add_argument("name", metavar="OLD")
+    rename.add_argument("new_name", metavar="NEW")
+    rename.add_argument("--json", action="store_true", help=json_help)
+    rename.set_defaults(handler=run_rename)
+
+    remove = csub.add_parser(
+        "remove",
+        parents=pw,
+        help="remove a connection",
+        description="Remove a connection by name, or an unreadable record by --id.",
+    )
+    remove.add_argument("name", metavar="NAME", nargs="?")
+    remove.add_argument(
+        "--id", metavar="ID", help="remove the record with this id (for a corrupted record)"
+    )
+    remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    remove.set_defaults(handler=run_remove)
