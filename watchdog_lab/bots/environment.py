@@ -32,6 +32,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -471,6 +472,40 @@ def _say(progress: Progress | None, message: str) -> None:
             progress(message)
 
 
+def _cache_entries(cache: Path) -> set[Path]:
+    """The unpacked wheels in uv's cache (the files venvs hardlink to)."""
+    return {entry for archive in cache.glob("archive-v*") for entry in archive.iterdir()}
+
+
+def precompile_cache_entries(
+    python: Path, entries: Iterable[Path], progress: Callable[[str], None] | None = None
+) -> None:
+    """Compile bytecode once, inside uv's cache, so later venvs hardlink the ``.pyc`` files too.
+
+    A bot's venv is read-only to the bot, so without bytecode every kernel start would compile
+    IPython in memory (about 0.35 s more per start here), or a per-bot bytecode folder would
+    cost ~12 MB of unique disk per bot. Bytecode in the shared cache costs neither: uv links
+    ``__pycache__`` along with the sources, and the interpreter checks each ``.pyc`` against
+    its source's size and mtime (the same inode) and rewrites its file name on load. Best
+    effort: a failure here only loses the speed-up.
+    """
+    targets = sorted(str(e) for e in entries if e.is_dir())
+    if not targets:
+        return
+    _say(progress, f"Compiling bytecode for {len(targets)} new cached package(s)")
+    try:
+        subprocess.run(
+            [str(python), "-m", "compileall", "-q", "-j", "0", *targets],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=300,
+            check=False,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        _say(progress, "Warning: could not precompile bytecode (bots will start slower)")
+
+
 def build_environment(
     venv_dir: str | os.PathLike[str],
     requirements: Sequence[str],
@@ -565,6 +600,7 @@ def build_environment(
 
     bot_names = {canonicalize_name(req.name) for req in bot_reqs}
     baseline_reqs = baseline_requirements(bot_names, pin=_is_promoting_interpreter(interpreter))
+    entries_before = _cache_entries(cache)
     try:
         _say(progress, f"Creating the bot's environment with Python {interpreter}")
         uv_step(
@@ -602,6 +638,7 @@ def build_environment(
         raise
     for finding in startup:
         _say(progress, "Warning: " + finding.describe())
+    precompile_cache_entries(venv_python(venv), _cache_entries(cache) - entries_before, progress)
     report = EnvironmentReport(
         venv_dir=venv,
         python=venv_python(venv),

@@ -267,7 +267,8 @@ class Runner:
             "LANG": os.environ.get("LANG", "C.UTF-8"),
             "PYTHONUNBUFFERED": "1",
             "PYTHONNOUSERSITE": "1",
-            "PYTHONPYCACHEPREFIX": str(p.tmp / "pycache"),
+            # The venv is read-only to the bot; its bytecode comes precompiled from the cache.
+            "PYTHONDONTWRITEBYTECODE": "1",
             "WATCHDOG_LAB_BOT_ID": self.config.id,
             "WATCHDOG_LAB_BOT_NAME": self.config.name,
             "WATCHDOG_LAB_BOT_DIR": str(p.root),
