@@ -279,14 +279,19 @@ class Runner:
         return env
 
     def _prepare_notebook(self) -> Any:
-        nb = nbformat.read(self.paths.notebook(self.config.notebook_version), as_version=4)
-        if self.config.parameters:
-            from papermill.parameterize import parameterize_notebook
+        path = self.paths.notebook(self.config.notebook_version)
+        if not self.config.parameters:
+            return nbformat.read(path, as_version=4)
+        from papermill.iorw import load_notebook_node
+        from papermill.parameterize import parameterize_notebook
 
-            nb = parameterize_notebook(
-                nb, self.config.parameters, kernel_name=self.config.kernel_name, language="python"
-            )
-        return nb
+        # papermill's loader adds the cell tags and metadata its parameterizer reads.
+        return parameterize_notebook(
+            load_notebook_node(str(path)),
+            self.config.parameters,
+            kernel_name=self.config.kernel_name,
+            language="python",
+        )
 
     def _execute(self, run_no: int) -> str | None:
         """Execute the notebook once; return None on success or a one-line failure reason."""

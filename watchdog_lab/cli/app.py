@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from .._version import __version__
+from ..bots.errors import BotError
 from ..vault import VaultError
-from . import cmd_audit, cmd_connections, cmd_doctor, cmd_vault
+from . import cmd_audit, cmd_bots, cmd_connections, cmd_doctor, cmd_vault
 from .console import Console
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, CliError
 from .passwords import NEW_PASSWORD_ENV, PASSWORD_ENV, TOTP_ENV
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd_connections.register(sub, parents)
     cmd_audit.register(sub, parents)
     cmd_doctor.register(sub, parents)
+    cmd_bots.register(sub, parents)
     return parser
 
 
@@ -93,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         console.error(str(exc))
         return exc.exit_code
-    except VaultError as exc:
+    except (VaultError, BotError) as exc:
         console.error(str(exc))
         return EXIT_ERROR
     except ValidationError as exc:
