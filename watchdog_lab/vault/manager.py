@@ -653,7 +653,8 @@ class Vault:
         return {c.id: c.name for c in self.list_connections() if c.name is not None}
 
     def iter_secrets(self) -> Iterator[tuple[str, str, str]]:
-        """(connection, field, value) of every readable connection, for the redactor."""
+        """(connection, field, value) of every non-public field of every readable connection,
+        for the redactor (public fields, such as an exchange environment, are shown in full)."""
         keys = self._require_keys()
         for connection_id, blob in self._open().query("SELECT id, meta FROM connections"):
             try:
@@ -661,8 +662,10 @@ class Vault:
                 fields = self._read_fields(keys, connection_id, meta)
             except CorruptedRecord:
                 continue
+            spec = resolve_kind(meta["kind"])
             for field, value in fields.items():
-                yield meta["name"], field, value
+                if spec.visibility(field) != "public":  # shown in full by design
+                    yield meta["name"], field, value
 
     def update_connection(self, name: str, request: UpdateConnection) -> DescribeConnection:
         with self._lock:
