@@ -27,7 +27,7 @@ TEST_STAMP := $(VENV)/.watchdog-lab-test.stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True,)
 LAB_ARGS ?=
 
-.PHONY: help venv install install-lab browser lab test lint bench clean distclean
+.PHONY: help venv install install-lab system-packages lab test lint bench clean distclean
 
 help:
 	@echo "make lab        create .venv, install WatchDog Lab with JupyterLab, start JupyterLab"
@@ -58,23 +58,27 @@ install-lab: $(LAB_STAMP)
 
 install: $(TEST_STAMP)
 
-# The browser tests drive Debian's chromium. Without it they fail in CI and skip elsewhere.
-browser:
-	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+# System packages the tests use: Debian's chromium (browser tests) and bubblewrap (the bot
+# sandbox's fallback level). Without them the tests fail in CI and skip elsewhere.
+system-packages:
+	@missing=""; \
+	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; \
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
 	else \
-		echo "chromium is missing and apt-get needs root: run 'sudo apt-get install chromium'." >&2; \
+		echo "missing system packages:$$missing; apt-get needs root: run 'sudo apt-get install$$missing'." >&2; \
 		if [ "$${CI:-}" = true ]; then exit 1; fi; \
-		echo "Continuing: the browser tests will be skipped." >&2; exit 0; \
+		echo "Continuing: the tests that need them will be skipped." >&2; exit 0; \
 	fi; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	$$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium
+	$$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing
 
 lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(TEST_STAMP) browser
+test: $(TEST_STAMP) system-packages
 	$(BIN)/ruff check .
 	$(PY) -m pytest
 

@@ -36,3 +36,11 @@ class PackagesRefused(BotError):
             "Fix the notebook, or pass --allow-package NAME for a real package that only looks "
             "like a popular one."
         )
+
+
+class SandboxUnavailable(BotError):
+    """The bot's sandbox setting asks for a level this machine cannot give."""
+
+
+class InvalidLimit(BotError):
+    """A configured resource limit the sandbox cannot honour as written."""

@@ -46,7 +46,8 @@ from ..paths import home_dir
 from ..redact import RedactingStream, Redactor, install_log_redaction
 from ..sdk import Connection
 from ..sdk.injection import ENV_VAR, decode_connections, encode_connections
-from .confine import describe_level, launcher_prefix
+from .confine import describe_level, launcher_prefix, sandbox_notice
+from .errors import BotError
 from .layout import BotPaths
 from .logs import LogWriter
 from .models import BotConfig, BotMode, BotState, BotStatus, ErrorRecord
@@ -184,9 +185,14 @@ class Runner:
             if pid is None:
                 return
             try:
-                os.kill(pid, sig)
+                # The kernel leads its own process group (jupyter_client starts it in a new
+                # session); under bubblewrap only a signal to the group reaches it.
+                os.killpg(pid, sig)
             except ProcessLookupError:
-                return
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    return
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline and self._kernel_pid == pid:
                 time.sleep(0.05)
@@ -203,6 +209,16 @@ class Runner:
             f"runner started (pid {self.status.pid}, mode {self.config.mode.value}, "
             f"sandbox {self.status.sandbox})"
         )
+        try:
+            notice = sandbox_notice(self.config.sandbox)
+        except BotError as exc:  # the machine cannot give the sandbox the bot demands
+            self.system(f"not running: {exc}")
+            self._update(state=BotState.CRASHED, reason=str(exc), kernel_pid=None)
+            self.log.close()
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            return 1
+        if notice:
+            self.system(notice)
         try:
             return self._loop()
         finally:
@@ -306,7 +322,10 @@ class Runner:
             ip=str(self._ipc_dir / f"k{run_no}"),
             connection_file=str(self.paths.run_dir / f"kernel-{run_no}.json"),
         )
-        km.launcher_prefix = launcher_prefix(self.paths, self.config, self._ipc_dir)
+        try:
+            km.launcher_prefix = launcher_prefix(self.paths, self.config, self._ipc_dir)
+        except BotError as exc:
+            return f"sandbox: {exc}"
         km.on_launch = self._kernel_launched
         km.shutdown_wait_time = TERMINATE_GRACE_SECONDS
         current_cell: dict[str, Any] = {}

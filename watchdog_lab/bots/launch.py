@@ -1,0 +1,146 @@
+"""The exec wrapper in front of every bot kernel: confine this process, then become the kernel.
+
+    python -I -m watchdog_lab.bots.launch --policy '<plan json>' -- <kernel argv...>
+
+Confining in the process that then ``execve``s the kernel (rather than in a pre-exec hook of
+the runner) keeps the runner's own process, which holds the bot's secrets, unconfined and
+single-purpose, and makes the kernel the very process the runner started and signals.
+
+Order matters: resource limits; no_new_privs; the private mount view (needs capabilities);
+the Landlock ruleset, built in that view so its rules name what the kernel will see; every
+capability dropped; the Landlock domain entered; exec. If any step fails the kernel is not
+started at all: a bot never runs less confined than it was told it is.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from .landlock import AccessFs, AccessNet, Ruleset, fs_rights, net_rights, scopes
+from .landlock import abi_version as landlock_abi
+from .limits import apply_limits
+from .mounts import enter_private_view, mount_private_proc
+from .privileges import drop_capabilities, set_no_new_privs
+from .sandbox_plan import SandboxPlan
+
+__all__ = ["EXIT_NOT_CONFINED", "PROBE_VIEW_ONLY", "confine", "main"]
+
+EXIT_NOT_CONFINED = 126
+PROBE_VIEW_ONLY = 10  # --probe-mounts: a private view works, a private /proc does not
+_USAGE = "usage: python -m watchdog_lab.bots.launch --policy JSON -- COMMAND [ARG...]"
+
+READ = AccessFs.READ_FILE | AccessFs.READ_DIR
+EXECUTE = READ | AccessFs.EXECUTE
+WRITE = (
+    READ
+    | AccessFs.WRITE_FILE
+    | AccessFs.TRUNCATE
+    | AccessFs.REMOVE_DIR
+    | AccessFs.REMOVE_FILE
+    | AccessFs.MAKE_DIR
+    | AccessFs.MAKE_REG
+    | AccessFs.MAKE_SOCK
+    | AccessFs.MAKE_FIFO
+    | AccessFs.MAKE_SYM
+    | AccessFs.REFER
+)
+
+
+def _landlock_ruleset(plan: SandboxPlan) -> Ruleset:
+    abi = landlock_abi()
+    handled_net = net_rights(abi) & AccessNet.BIND_TCP if plan.deny_tcp_bind else AccessNet(0)
+    ruleset = Ruleset(abi, fs_rights(abi), handled_net, scopes(abi))
+    try:
+        for paths, access in ((plan.read, READ), (plan.execute, EXECUTE), (plan.write, WRITE)):
+            for path in paths:
+                ruleset.allow_path(path, access)
+    except BaseException:
+        ruleset.close()
+        raise
+    return ruleset
+
+
+def _kept_paths(plan: SandboxPlan) -> list[str]:
+    return [os.path.realpath(p) for p in (*plan.read, *plan.execute, *plan.write)]
+
+
+def confine(plan: SandboxPlan, command: Sequence[str]) -> list[str]:
+    """Apply ``plan`` to this process; return the command line to exec (bubblewrap's, in front
+    of ``command``, at that level)."""
+    apply_limits(plan.rlimits)
+    if plan.level == "bubblewrap":
+        from .bubblewrap import bwrap_argv
+
+        # bubblewrap sets no_new_privs and drops capabilities for the kernel itself; a
+        # set-uid bubblewrap (where user namespaces are off) needs them still here. An ignored
+        # SIGINT survives exec: bubblewrap then outlives an interrupt meant for the kernel,
+        # which installs its own handler.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return [*bwrap_argv(plan, os.getcwd()), *command]
+    set_no_new_privs()
+    if plan.level == "none":
+        return list(command)
+    if plan.level != "landlock":
+        raise ValueError(f"unknown sandbox level {plan.level!r}")
+    if plan.hide:
+        enter_private_view(
+            plan.hide,
+            _kept_paths(plan),
+            private_shm=plan.private_shm,
+            private_proc=plan.private_proc,
+        )
+    ruleset = _landlock_ruleset(plan)
+    drop_capabilities()
+    ruleset.restrict_self()
+    return list(command)
+
+
+def _probe_mounts(folder: str) -> int:
+    """Exit 0 when a private view hiding ``folder``, with a private ``/proc``, works here;
+    :data:`PROBE_VIEW_ONLY` without the ``/proc``; 1 when there is no private view."""
+    try:
+        set_no_new_privs()
+        enter_private_view([os.path.realpath(folder)], [])
+    except OSError:
+        return 1
+    if os.listdir(folder):
+        return 1
+    try:
+        mount_private_proc()
+    except OSError:
+        return PROBE_VIEW_ONLY
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) == 2 and args[0] == "--probe-mounts":
+        return _probe_mounts(args[1])
+    if len(args) < 4 or args[0] != "--policy" or args[2] != "--":
+        print(_USAGE, file=sys.stderr)
+        return 2
+    command = args[3:]
+    try:
+        plan = SandboxPlan.from_json(args[1])
+        to_exec = confine(plan, command)
+    except Exception as exc:
+        print(
+            f"watchdog-lab: the bot kernel was not started, its sandbox could not be set up: "
+            f"{type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_CONFINED
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execv(to_exec[0], to_exec)  # noqa: S606 - an argv list, no shell is wanted
+    except OSError as exc:
+        print(f"watchdog-lab: cannot start {to_exec[0]!r}: {exc.strerror}", file=sys.stderr)
+    return EXIT_NOT_CONFINED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""A private mount namespace that hides shared folders from a bot kernel.
+
+Landlock (up to ABI 7) decides who may open a path, not who may connect to a Unix socket at a
+path, and never hides a name. A bot confined by Landlock alone could still find another bot's
+kernel sockets (``/proc/net/unix`` or sock_diag list them) and subscribe to its raw, unredacted
+output; or connect to ``/run/docker.sock``, the session bus, an ssh agent. So, where the kernel
+allows it, the wrapper also gives the kernel its own mount namespace in which the temp folders,
+``/run``, the user's home and the WatchDog Lab home are empty read-only tmpfs, with only the
+paths the bot is allowed mounted back at their usual places.
+
+Where the process may mount a procfs (root: it needs CAP_SYS_ADMIN over the PID namespace,
+which a user namespace does not give), ``/proc`` is replaced too, by an instance mounted with
+``hidepid=ptraceable``: once the kernel is in its Landlock domain, without capabilities, every
+process outside the domain disappears from it. Otherwise any bot could read the command line
+of any process, and a Jupyter server started with ``--IdentityProvider.token=...`` would hand
+it the key to run code outside every sandbox.
+
+The namespace is entered in-process (``unshare``), not by starting another program: the kernel
+stays the process the runner started and signals, and no init process sits in between. Root uses
+CAP_SYS_ADMIN directly; anyone else first enters a user namespace mapping only their own ids.
+Mount propagation is made private before anything is mounted, so nothing leaks to the host.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import stat
+from collections.abc import Sequence
+
+__all__ = ["SHM", "enter_private_view", "is_within", "mount_private_proc", "outermost"]
+
+SHM = "/dev/shm"  # noqa: S108 - the shared-memory mount point, replaced, never written
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWUSER = 0x10000000
+_MS_RDONLY = 1
+_MS_NOSUID = 2
+_MS_NODEV = 4
+_MS_NOEXEC = 8
+_MS_REMOUNT = 32
+_MS_BIND = 4096
+_MS_REC = 16384
+_MS_PRIVATE = 1 << 18
+_O_PATH = getattr(os, "O_PATH", 0o10000000)
+_CAP_SYS_ADMIN = 21
+_SHM_SIZE = "64m"
+
+
+def is_within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or beneath it (absolute, normalised paths; by name)."""
+    path, folder = os.path.normpath(path), os.path.normpath(folder)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def outermost(paths: Sequence[str]) -> list[str]:
+    """The paths not inside another of them, parents first."""
+    out: list[str] = []
+    for path in sorted(set(paths), key=lambda p: (os.path.normpath(p).count("/"), p)):
+        if not any(is_within(path, kept) for kept in out):
+            out.append(path)
+    return out
+
+
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.unshare.restype = ctypes.c_int
+    libc.mount.restype = ctypes.c_int
+    libc.mount.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_ulong,
+        ctypes.c_char_p,
+    ]
+    return libc
+
+
+def _check(result: int, call: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{call}: {os.strerror(err)}")
+
+
+def _mount(
+    libc: ctypes.CDLL,
+    source: str | None,
+    target: str,
+    fstype: str | None,
+    flags: int,
+    data: str | None = None,
+) -> None:
+    _check(
+        libc.mount(
+            source.encode() if source is not None else None,
+            target.encode(),
+            fstype.encode() if fstype is not None else None,
+            flags,
+            data.encode() if data is not None else None,
+        ),
+        f"mount({target})",
+    )
+
+
+def _has_sys_admin() -> bool:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("CapEff:"):
+                return bool(int(line.split(":", 1)[1], 16) >> _CAP_SYS_ADMIN & 1)
+    return False
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(text)
+
+
+def _unshare(libc: ctypes.CDLL) -> None:
+    if _has_sys_admin():
+        _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+        return
+    uid, gid = os.getuid(), os.getgid()
+    _check(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS), "unshare(CLONE_NEWUSER|CLONE_NEWNS)")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+
+
+def mount_private_proc() -> None:
+    """Replace ``/proc`` (in this process's own mount namespace) by an instance that lists only
+    processes this process may trace. Kernel 5.8 or later."""
+    flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    _mount(_libc(), "proc", "/proc", "proc", flags, "hidepid=ptraceable")
+
+
+def enter_private_view(
+    hide: Sequence[str],
+    keep: Sequence[str],
+    *,
+    private_shm: bool = False,
+    private_proc: bool = False,
+) -> None:
+    """Move this (single-threaded) process into its own mount namespace where each folder of
+    ``hide`` is an empty read-only tmpfs, each path of ``keep`` that lies beneath one is bind
+    mounted back in place, (with ``private_shm``) ``/dev/shm`` is a fresh writable tmpfs, and
+    (with ``private_proc``) ``/proc`` shows only traceable processes.
+
+    Paths must be absolute and resolved. The working directory is re-entered by path at the
+    end, so it must be one of the kept paths (or outside every hidden folder).
+    """
+    hidden = outermost([h for h in hide if os.path.isdir(h) and not os.path.islink(h)])
+    cwd = os.getcwd()
+    libc = _libc()
+    _unshare(libc)
+    _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
+    # Opened in the new namespace (a bind source must belong to it) and before anything is
+    # hidden: the mount source is this very file or folder.
+    sources: list[tuple[str, int, bool]] = []
+    try:
+        for path in outermost([k for k in keep if any(is_within(k, h) for h in hidden)]):
+            try:
+                fd = os.open(path, _O_PATH | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            sources.append((path, fd, stat.S_ISDIR(os.fstat(fd).st_mode)))
+        flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+        for folder in hidden:
+            _mount(libc, "tmpfs", folder, "tmpfs", flags, "mode=0755,size=1m")
+        for path, fd, is_dir in sources:
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            if is_dir:
+                os.makedirs(path, mode=0o755, exist_ok=True)
+            else:
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+            _mount(libc, f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
+        for folder in hidden:
+            _mount(libc, None, folder, None, _MS_REMOUNT | _MS_RDONLY | flags)
+        if private_shm and os.path.isdir(SHM):
+            _mount(libc, "tmpfs", SHM, "tmpfs", flags, f"mode=1777,size={_SHM_SIZE}")
+        if private_proc:
+            mount_private_proc()
+    finally:
+        for _, fd, _ in sources:
+            os.close(fd)
+    os.chdir(cwd)

@@ -1,0 +1,58 @@
+"""What one bot kernel may touch: the contract between the runner and the exec wrapper.
+
+The runner (:mod:`.confine`) decides the plan from the bot's folders and configuration; the
+wrapper (:mod:`.launch`) enforces it in the process that then becomes the kernel. The plan
+crosses a process boundary on the wrapper's command line, so it is plain JSON of paths and
+numbers, and holds nothing secret. Kept free of heavy imports: the wrapper runs before every
+kernel start.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
+
+__all__ = ["EnforcedLevel", "SandboxPlan"]
+
+EnforcedLevel = Literal["landlock", "bubblewrap", "none"]
+
+
+class SandboxPlan(NamedTuple):
+    """Paths are absolute. A path that does not exist when the wrapper runs is skipped: a
+    missing rule only narrows what the kernel may do. (A NamedTuple rather than a dataclass:
+    importing ``dataclasses`` costs the wrapper more than everything else it does.)"""
+
+    level: EnforcedLevel
+    # Read only (files and directories).
+    read: tuple[str, ...] = ()
+    # Read and execute: system binaries and libraries, the interpreter, the bot's venv.
+    execute: tuple[str, ...] = ()
+    # Read and write, never execute: the bot's own state, scratch and socket folders.
+    write: tuple[str, ...] = ()
+    # Directories replaced, in a private mount namespace, by empty read-only tmpfs; every
+    # allowed path beneath one is mounted back. Empty: no mount namespace.
+    hide: tuple[str, ...] = ()
+    # A private, writable /dev/shm (only with a mount namespace: the real one is shared).
+    private_shm: bool = False
+    # A /proc that lists only the kernel's own processes (only with a mount namespace).
+    private_proc: bool = False
+    # Landlock: refuse TCP bind (connect stays open: bots talk to exchanges).
+    deny_tcp_bind: bool = True
+    # Resource limits under canonical names (see :mod:`.limits`), already resolved.
+    rlimits: Mapping[str, int] = MappingProxyType({})
+    # The bubblewrap executable, for the bubblewrap level.
+    bwrap: str | None = None
+
+    def to_json(self) -> str:
+        data = self._asdict()
+        data["rlimits"] = dict(self.rlimits)
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SandboxPlan:
+        data: dict[str, Any] = json.loads(text)
+        for key in ("read", "execute", "write", "hide"):
+            data[key] = tuple(data.get(key, ()))
+        return cls(**data)
