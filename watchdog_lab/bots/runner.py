@@ -45,6 +45,7 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 from ..paths import home_dir
 from ..redact import RedactingStream, Redactor, install_log_redaction
 from ..sdk import Connection
+from ..sdk.hardening import make_undumpable
 from ..sdk.injection import ENV_VAR, decode_connections, encode_connections
 from .confine import describe_level, launcher_prefix, sandbox_notice
 from .errors import BotError
@@ -475,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("bot_id")
     parser.add_argument("--home", default=None)
     args = parser.parse_args(argv)
+    make_undumpable()  # the granted connections live in this process's memory from now on
     connections = _read_connections()
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` dumps stacks
     runner = Runner(home_dir(args.home), args.bot_id, connections)

@@ -7,11 +7,13 @@ process holds (the runner's redactor also catches their encodings and known key 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
 from .errors import SdkError
-from .lookup import connection, connections
+from .lookup import default_registry
+from .sources import EnvSource
 
 LOGGER_NAME = "wd.bot"
 MIN_SECRET_LENGTH = 8
@@ -32,10 +34,14 @@ class _HeldSecretsFilter(logging.Filter):
 
 
 def _held() -> list:
-    try:
-        return [connection(name) for name in connections()]
-    except SdkError:
-        return []
+    """Connections injected into this process (bots). Broker-held ones (interactive kernels)
+    would cost a round trip per log record; there the saved-notebook scrubbing applies."""
+    held = []
+    for source in default_registry().sources:
+        if isinstance(source, EnvSource):
+            with contextlib.suppress(SdkError):
+                held += [c for n in source.names() if (c := source.get(n.casefold()))]
+    return held
 
 
 class _CurrentStderr(logging.StreamHandler):

@@ -6,8 +6,10 @@ and one dict lookup per source, with no lock.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
+from .broker import BrokerSource
 from .connection import Connection
 from .errors import ConnectionNotAvailable
 from .sources import EnvSource, Source
@@ -42,7 +44,13 @@ class Registry:
             raise TypeError(f"A connection name is a string, not {type(name).__name__}.")
         key = name.casefold()
         for source in self._sources:
-            conn = source.get(key)
+            try:
+                conn = source.get(key)
+            except ConnectionNotAvailable as refusal:
+                # A source that refuses itself (the kernel broker) saw only the case-folded key;
+                # its message names the connection as the caller spelled it.
+                refusal.requested = name
+                raise
             if conn is not None:
                 return conn
         raise ConnectionNotAvailable(name, self.names())
@@ -64,7 +72,22 @@ class Registry:
             source.preload()
 
 
-_default = Registry([EnvSource()])
+def _default_sources() -> list[Source]:
+    """Connections injected by a bot's runner first, then the kernel broker if this is an
+    interactive kernel that a Jupyter server with WatchDog Lab started."""
+    sources: list[Source] = [EnvSource()]
+    broker = BrokerSource.from_environ()
+    if broker is not None:
+        sources.append(broker)
+    return sources
+
+
+_default = Registry(_default_sources())
+
+
+def default_registry() -> Registry:
+    """The process-wide registry ``wd.connection()`` asks."""
+    return _default
 
 
 def connection(name: str) -> Connection:
@@ -91,6 +114,13 @@ def preload() -> None:
     """Read injected connections now instead of on first use.
 
     A bot kernel calls this at start-up so the injected variable leaves the environment before
-    user code can start a subprocess that would inherit it.
+    user code can start a subprocess that would inherit it; and a process holding injected
+    secrets is made non-dumpable (its initial environment stays in /proc/<pid>/environ).
     """
+    from .sources import ENV_VAR
+
+    if ENV_VAR in os.environ:
+        from .hardening import make_undumpable
+
+        make_undumpable()
     _default.preload()
