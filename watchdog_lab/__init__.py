@@ -57,6 +57,13 @@ def _state() -> Any:
     return _STATE
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext watchdog_lab``: the ``%wd`` magics (IPython is imported only here)."""
+    from .ipython import load_ipython_extension as load
+
+    load(ipython)
+
+
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "watchdog-lab"}]
 

@@ -29,7 +29,9 @@ export interface IVaultStatus {
 export class WatchdogApiError extends Error {
   constructor(
     message: string,
-    readonly status: number | null
+    readonly status: number | null,
+    /** The extension's stable error code (`connection_not_found`, `vault_locked`, ...). */
+    readonly reason: string | null = null
   ) {
     super(message);
     this.name = 'WatchdogApiError';
@@ -37,8 +39,19 @@ export class WatchdogApiError extends Error {
 
   /** True when the server extension itself is missing or unreachable, not just unhappy. */
   get unreachable(): boolean {
-    return this.status === null || this.status === 404;
+    return this.status === null || (this.status === 404 && this.reason === null);
   }
+}
+
+/** The extension's own error code; a bare 404 from Jupyter (extension missing) has none. */
+function reasonOf(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null) {
+    return null;
+  }
+  const { reason, message } = body as { reason?: unknown; message?: unknown };
+  return typeof reason === 'string' && typeof message === 'string' && /^[a-z_]+$/.test(reason)
+    ? reason
+    : null;
 }
 
 const NOT_ENABLED_MESSAGE =
@@ -70,7 +83,11 @@ export async function requestAPI<T>(
 
   const body = await readJson(response);
   if (!response.ok) {
-    throw new WatchdogApiError(errorMessage(response, body), response.status);
+    throw new WatchdogApiError(
+      errorMessage(response, body),
+      response.status,
+      reasonOf(body)
+    );
   }
   return body as T;
 }
@@ -111,7 +128,7 @@ async function readJson(response: Response): Promise<unknown> {
 }
 
 function errorMessage(response: Response, body: unknown): string {
-  if (response.status === 404) {
+  if (response.status === 404 && reasonOf(body) === null) {
     return NOT_ENABLED_MESSAGE;
   }
   if (response.status === 403) {

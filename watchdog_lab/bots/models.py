@@ -126,3 +126,28 @@ class LogRecord(_Strict):
     text: str
     cell: int | None = None
     run: int | None = None
+
+
+class UpdateGrants(_Strict):
+    """Replace a bot's grants: the connection names it may use from its next start."""
+
+    connections: list[str] = Field(max_length=100)
+
+
+class DescribeGrants(_Strict):
+    connections: list[str]
+    restart_needed: bool = Field(
+        False, description="the bot runs with its previous grants until it restarts"
+    )
+
+
+class DescribeRun(_Strict):
+    """One executed notebook kept in ``runs/`` (outputs redacted)."""
+
+    name: str
+    created_at: float
+    size: int
+
+
+class ListRuns(_Strict):
+    runs: list[DescribeRun]

@@ -18,12 +18,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import nbformat
 
 from ..sdk import Connection
 from ..sdk.injection import encode_connections
-from ..vault import Vault, VaultLocked
+from ..vault import Vault, VaultLocked, VaultNotFound
 from ..vault.audit import Event
 from ..vault.kinds import validate_name
 from .environment import EnvironmentReport, build_environment
@@ -43,6 +44,9 @@ from .models import (
 from .registry import BotRecord, BotRegistry, DuplicateBot
 from .status import is_alive, read_status, runner_is_alive, write_status
 
+if TYPE_CHECKING:
+    from .policy import Approved
+
 Progress = Callable[[str], None]
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 START_HANDSHAKE_SECONDS = 15.0
@@ -52,6 +56,15 @@ ACTIVE_STATES = (BotState.STARTING, BotState.RUNNING, BotState.SLEEPING)
 
 def _quiet(_: str) -> None:
     return None
+
+
+class PromotePlan(NamedTuple):
+    """What :meth:`BotManager.check_promote` found acceptable: the notebook, the granted
+    connection ids and the approved packages."""
+
+    notebook: nbformat.NotebookNode
+    grants: list[str]
+    approved: list[Approved]
 
 
 class BotStartFailed(BotError):
@@ -86,11 +99,17 @@ class BotManager:
 
     # ------------------------------------------------------------- promote
 
-    def promote(self, request: PromoteBot, progress: Progress = _quiet) -> DescribeBot:
-        """Freeze the notebook, build the bot's venv and kernel, register it (and start it)."""
-        from .deps import detect_requirements
-        from .kernelspec import write_kernelspec
+    def check_promote(self, request: PromoteBot, progress: Progress = _quiet) -> PromotePlan:
+        """Every refusal a promote can give, before anything is written or installed.
 
+        A face that runs the build in the background (REST) calls this first to answer bad
+        input at once; :meth:`promote` calls it again, since a check made earlier proves
+        nothing about now (the name may have been taken meanwhile).
+        """
+        from .deps import detect_requirements
+
+        if not self.vault.exists():  # promote is audited: without a vault it would fail halfway
+            raise VaultNotFound(str(self.vault.path))
         validate_name(request.name, "bot")
         if self.registry.name_taken(request.name):
             raise DuplicateBot(request.name)
@@ -104,7 +123,13 @@ class BotManager:
         decision = self.policy.check_all(detected.specs, set(request.allow_packages))
         if not decision.ok:
             raise PackagesRefused(list(decision.refused))
-        approved = decision.approved
+        return PromotePlan(nb, grants, list(decision.approved))
+
+    def promote(self, request: PromoteBot, progress: Progress = _quiet) -> DescribeBot:
+        """Freeze the notebook, build the bot's venv and kernel, register it (and start it)."""
+        from .kernelspec import write_kernelspec
+
+        nb, grants, approved = self.check_promote(request, progress)
         bot_id = uuid.uuid4().hex
         paths = BotPaths(self.home, bot_id)
         paths.create()
@@ -198,6 +223,26 @@ class BotManager:
         if self.vault.state.value != "unlocked":
             raise VaultLocked
         return [self.vault.get_connection(name).id for name in names]
+
+    def set_grants(self, ref: str, names: list[str]) -> DescribeBot:
+        """Replace the connections a bot may use, by name (the vault must be unlocked: names
+        are encrypted). A running bot keeps what it started with until it restarts: its runner
+        holds the connections in memory, and nothing reaches into a running bot."""
+        record = self.registry.get(ref)
+        if self.vault.state.value != "unlocked":
+            raise VaultLocked
+        ids = [self.vault.get_connection(name).id for name in names]
+        self.registry.set_grants(record.id, ids)
+        self.vault.record_event(
+            Event.BOT_GRANTS_CHANGED,
+            subject=record.id,
+            detail={"bot": record.name, "connections": sorted(set(names))},
+        )
+        return self.describe(record.id)
+
+    def paths(self, ref: str) -> BotPaths:
+        """The folders of a bot, by id or name (for faces that read its logs and runs)."""
+        return BotPaths(self.home, self.registry.get(ref).id)
 
     # ----------------------------------------------------------- describe
 
@@ -330,8 +375,11 @@ class BotManager:
         return self.describe(record.id)
 
     def restart(self, ref: str) -> DescribeBot:
-        self.stop(ref)
-        return self.start(ref)
+        record = self.registry.get(ref)
+        if record.grants and self.vault.state.value != "unlocked":
+            raise VaultLocked  # refused before the stop: a restart must not end as a stop
+        self.stop(record.id)
+        return self.start(record.id)
 
     def delete(self, ref: str) -> None:
         from .kernelspec import remove_kernelspec
@@ -362,7 +410,9 @@ class BotManager:
             status = read_status(paths.status_file, record.id)
             if runner_is_alive(status):
                 done[record.name] = "adopted"
-            elif status.reason == "finished" or (status.reason or "").startswith("crash loop"):
+            elif status.state is BotState.CRASHED or status.reason == "finished":
+                # The runner ended it on purpose (finished, crash loop, sandbox refused):
+                # restarting would repeat it; a human looks first.
                 done[record.name] = f"left {status.state.value}"
             elif record.grants and not unlocked:
                 status.state, status.pid, status.kernel_pid = (

@@ -70,3 +70,38 @@ class ConnectionConfigError(SdkError, ValueError):
 
     The fix is in the vault (edit the connection), not in bot code, and the message says so.
     """
+
+
+class BrokerError(ConnectionNotAvailable):
+    """The Jupyter server's kernel broker did not hand a connection to this kernel.
+
+    Interactive kernels get their connections from the server that started them, one request
+    per ``wd.connection()`` call. The broker refuses for a reason the user can act on (the
+    connection is not granted to this notebook, the vault is locked, a wrong password) and says
+    which in ``reason``, a stable code that programs can branch on; ``status`` is the HTTP
+    status, or ``None`` when the server did not answer at all. The message is the broker's own,
+    except for ``not_granted``, which is worded here so that it names the connection as the
+    caller spelled it (the broker only sees the case-folded name).
+    """
+
+    NOT_GRANTED = "not_granted"
+
+    def __init__(
+        self, requested: str, reason: str, message: str, status: int | None = None
+    ) -> None:
+        super().__init__(requested)
+        # The full argument list, so that pickling rebuilds the same error.
+        self.args = (requested, reason, message, status)
+        self.reason = reason
+        self.message = message
+        self.status = status
+
+    def __str__(self) -> str:
+        if self.reason == self.NOT_GRANTED and self.requested:
+            return (
+                f"Connection {self.requested!r} is not granted to this notebook. Run "
+                f"`%wd connect {self.requested}` in a cell (it asks for your vault password), "
+                "or turn on notebook access for it in the WatchDog Lab sidebar; then call "
+                "wd.connection() again."
+            )
+        return self.message

@@ -8,6 +8,7 @@ reach them through ``self.extensionapp``; they hold no state of their own.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -19,7 +20,10 @@ from ..bots.supervisor import BotManager
 from ..paths import HOME_ENV, home_dir
 from ..redact import Redactor
 from ..vault import KdfParams, Vault
+from .broker import KernelBroker
 from .handlers import route_table
+from .idle import IdleLock
+from .jobs import BotOperations
 
 
 class WatchdogLab(ExtensionApp):
@@ -74,6 +78,13 @@ class WatchdogLab(ExtensionApp):
         help="Package names exempt from the typosquat check (never from the denylist).",
     ).tag(config=True)
 
+    ui_grants_need_password = Bool(
+        True,
+        help="A notebook-access grant from the sidebar must carry the vault password. Kernel "
+        "code can read the Jupyter token and call the sidebar's route itself; turn this off only "
+        "where every kernel is trusted.",
+    ).tag(config=True)
+
     wheels_only = Bool(
         True, help="Install bot dependencies from wheels only (no setup.py runs)."
     ).tag(config=True)
@@ -89,11 +100,20 @@ class WatchdogLab(ExtensionApp):
     ).tag(config=True)
     restart_window_seconds = Float(300.0, help="Crash-loop window (s).").tag(config=True)
 
+    uv_cache_dir = Unicode(
+        "",
+        help="uv's package cache shared by every bot environment (default: <home>/cache/uv). "
+        "Keep it on the same filesystem as the home: venvs hardlink their files from it.",
+    ).tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._vault: Vault | None = None
         self._bots: BotManager | None = None
+        self._bot_ops: BotOperations | None = None
         self.redactor = Redactor()
+        self.idle_lock = IdleLock(lambda: self.vault, 0)
+        self.broker: KernelBroker | None = None
 
     @property
     def kdf(self) -> KdfParams:
@@ -126,8 +146,22 @@ class WatchdogLab(ExtensionApp):
                     allow=tuple(self.dependency_allow),
                 ),
                 wheels_only=self.wheels_only,
+                uv_cache=Path(self.uv_cache_dir) if self.uv_cache_dir else None,
             )
         return self._bots
+
+    @property
+    def bot_ops(self) -> BotOperations:
+        """Runs the bots' blocking calls, promote jobs and reconciles off the IOLoop."""
+        if self._bot_ops is None:
+            self._bot_ops = BotOperations(lambda: self.bots, self.log)
+        return self._bot_ops
+
+    def on_unlock(self) -> None:
+        """Call after every successful unlock: secrets become known to the redactor, and bots
+        that waited for their connections are started (in the background)."""
+        self.refresh_redactor()
+        self.bot_ops.reconcile_soon("unlock")
 
     def refresh_redactor(self) -> None:
         """Load every decrypted value into the server's redactor (called after unlock/changes).
@@ -146,12 +180,42 @@ class WatchdogLab(ExtensionApp):
         for name in ("", "tornado.access", "tornado.application", "tornado.general", "ServerApp"):
             install_log_redaction(self.redactor, logger=_logger(name))
         install_log_redaction(self.redactor, logger=self.serverapp.log)
+        from .scrub import ContentsScrubber
+        from .serverlog import install_record_redaction
+
+        # Also covers log handlers added after this point (formatter wrapping above cannot).
+        install_record_redaction(self.redactor)
+        self.serverapp.contents_manager.register_pre_save_hook(ContentsScrubber(self.redactor))
+        self.idle_lock = IdleLock(lambda: self.vault, self.auto_lock_minutes * 60)
+        self.idle_lock.start()
+        # Every kernel started from now on gets a broker token (and no secret).
+        self.broker = KernelBroker.for_server(self.serverapp, lambda: self.vault)
+        self.broker.ui_grants_need_password = self.ui_grants_need_password
+        # Adopt the runners that outlived the previous server, restart what should run. In the
+        # background: starting bots must not delay the server. No vault file, no bots: and
+        # the registry must not create one.
+        if self.vault.path.exists():
+            self.bot_ops.reconcile_soon("server start")
+
+    def touch_vault(self) -> None:
+        """A vault use (a route, the broker, a bot start): restarts the auto-lock countdown."""
+        self.idle_lock.touch()
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table())
 
     async def stop_extension(self) -> None:
         """Drop the data key and close the database when the server shuts down."""
+        from .serverlog import uninstall_record_redaction
+
+        self.idle_lock.stop()
+        uninstall_record_redaction()
+        if self.broker is not None:
+            self.broker.close()
+            self.broker = None
+        if self._bot_ops is not None:
+            self._bot_ops.shutdown()
+            self._bot_ops = None
         if self._vault is not None:
             self._vault.close()
             self._vault = None

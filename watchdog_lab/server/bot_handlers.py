@@ -1,9 +1,381 @@
-"""REST routes of bots."""
+"""REST routes of bots: promote (as a job), list, describe, control, logs (paged and live), runs,
+grants.
+
+Every call into :class:`BotManager` goes through the app's :class:`BotOperations` (see
+:mod:`.jobs`): stopping a bot can take seconds and a promote builds a venv, and the server's
+IOLoop must keep answering meanwhile.
+
+The live log is a server-sent-events stream rather than a websocket: it only flows one way,
+``EventSource`` in the browser reconnects by itself and resumes with ``Last-Event-ID`` (each
+event's id is the record's sequence number), it is plain HTTP (the same authentication and
+authorization as every other route, cookies included), and a proxy or a test needs nothing but
+an HTTP client. The stream polls the bot's log file, which the runner writes: it needs no
+connection to the runner, so it keeps working across a server restart while the bot runs on.
+"""
 
 from __future__ import annotations
 
-from .handlers import WatchdogHandler
+import asyncio
+import time
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from jupyter_core.paths import is_hidden
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import url_path_join
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from ..bots.errors import EnvironmentBuildFailed, NotebookError, PackagesRefused
+from ..bots.models import (
+    DescribeGrants,
+    ListBotsResponse,
+    ListRuns,
+    LogRecord,
+    PromoteBot,
+    UpdateGrants,
+)
+from ..bots.runs import InvalidRunName, RunNotFound, list_runs, read_run
+from ..bots.supervisor import ACTIVE_STATES, BotManager, BotStartFailed
+from ..vault.errors import VaultLocked
+from .errors import ApiError, InvalidPathValue, register_error
+from .handlers import NAMESPACE, WatchdogHandler
+from .log_stream import LogCursor, read_page, read_tail
+
+if TYPE_CHECKING:
+    from .app import WatchdogLab
+    from .jobs import BotOperations
+
+#: How often a live stream looks for new records, and how often it proves it is alive.
+POLL_SECONDS = 0.05
+HEARTBEAT_SECONDS = 15.0
+#: What a browser waits before reconnecting a dropped stream (sent as the SSE ``retry``).
+RECONNECT_MS = 2000
+DEFAULT_TAIL = 100
+MAX_PAGE = 5000
+
+register_error(PackagesRefused, 422, "packages_refused")
+register_error(NotebookError, 422, "invalid_notebook")
+register_error(BotStartFailed, 500, "bot_start_failed")
+register_error(EnvironmentBuildFailed, 500, "environment_build_failed")
+register_error(InvalidRunName, 400, "invalid_run_name")
+register_error(RunNotFound, 404, "run_not_found")
+
+
+def resolve_notebook(root_dir: str, path: str, *, allow_hidden: bool) -> Path:
+    """A Jupyter contents path (relative to the server's root, ``/``-separated, as the file
+    browser shows it) as the real notebook file inside that root.
+
+    The contents API never serves a file outside its root; a promote reads the file into a bot,
+    so it must not reach further than the file browser could: no absolute path, no ``..``, no
+    symbolic link leading out, no hidden file unless the server allows them.
+    """
+    if not path.strip() or "\x00" in path:
+        raise InvalidPathValue("Give the notebook's path as the file browser shows it.")
+    posix = PurePosixPath(path)
+    if posix.is_absolute() or path.startswith(("~", "\\")):
+        raise InvalidPathValue(
+            f"{path!r} is absolute: give the notebook's path relative to the Jupyter root folder."
+        )
+    if ".." in posix.parts:
+        raise InvalidPathValue(f"{path!r} leaves the Jupyter root folder ('..' is refused).")
+    if posix.suffix != ".ipynb":
+        raise InvalidPathValue(f"{path!r} is not a notebook (.ipynb).")
+    root = Path(root_dir).resolve()
+    try:
+        real = root.joinpath(*posix.parts).resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, or a symlink loop
+        raise ApiError(
+            f"No notebook at {path!r} in the Jupyter root folder.",
+            status=404,
+            reason="notebook_not_found",
+        ) from None
+    if not real.is_relative_to(root):
+        raise InvalidPathValue(
+            f"{path!r} leads outside the Jupyter root folder (through a symbolic link)."
+        )
+    if not real.is_file():
+        raise InvalidPathValue(f"{path!r} is not a file.")
+    if not allow_hidden and is_hidden(real, root):
+        raise InvalidPathValue(f"{path!r} is hidden, and this server does not serve hidden files.")
+    return real
+
+
+def _vault_locked_for(action: str) -> ApiError:
+    return ApiError(
+        f"This bot uses connections: unlock the vault to {action} it.",
+        status=423,
+        reason="vault_locked",
+    )
+
+
+class BotRouteHandler(WatchdogHandler):
+    """Base of the bots' routes: the app's operations, and bot refs from the URL."""
+
+    @property
+    def ops(self) -> BotOperations:
+        app: WatchdogLab = self.extensionapp  # type: ignore[assignment]
+        return app.bot_ops
+
+
+class BotsHandler(BotRouteHandler):
+    """``GET bots``: every bot; ``POST bots``: promote a notebook (a job, answered 202)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        bots = await self.ops.call(lambda m: m.list())
+        self.write_json(ListBotsResponse(bots=bots))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        request = self.parse_body(PromoteBot)
+        root = getattr(self.contents_manager, "root_dir", None) or self.serverapp.root_dir
+        allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
+        if request.connections:
+            self.touch_vault()
+
+        def check(manager: BotManager) -> PromoteBot:
+            notebook = resolve_notebook(root, request.notebook, allow_hidden=allow_hidden)
+            checked = request.model_copy(update={"notebook": str(notebook)})
+            manager.check_promote(checked)
+            return checked
+
+        checked = await self.ops.call(check)
+        job = self.ops.promote(checked)
+        self.set_header("Location", url_path_join(self.base_url, NAMESPACE, "bots/jobs", job.id))
+        self.write_json(job, status=202)
+
+
+class JobHandler(BotRouteHandler):
+    """``GET bots/jobs/{id}``: a promote's progress, then its bot or its error."""
+
+    @web.authenticated
+    @authorized
+    def get(self, job_id: str) -> None:
+        job = self.ops.job(job_id)
+        if job is None:
+            raise ApiError(
+                "No such promote job: jobs are kept for an hour after they end, and not across "
+                "server restarts. The bots list shows whether the bot exists.",
+                status=404,
+                reason="job_not_found",
+            )
+        self.write_json(job)
+
+
+class BotHandler(BotRouteHandler):
+    """``GET bots/{ref}`` (by id or name) and ``DELETE bots/{ref}`` (stops it first)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        self.write_json(await self.ops.call(lambda m: m.describe(ref)))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, ref: str) -> None:
+        await self.ops.on_bot(ref, lambda m, bot_id: m.delete(bot_id))
+        self.set_status(204)
+        self.finish()
+
+
+class BotActionHandler(BotRouteHandler):
+    """``POST bots/{ref}/start|stop|restart``: answers the bot as it is afterwards."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, ref: str, action: str) -> None:
+        if action != "stop":
+            self.touch_vault()
+        try:
+            if action == "start":
+                bot = await self.ops.on_bot(ref, lambda m, bot_id: m.start(bot_id))
+            elif action == "stop":
+                bot = await self.ops.on_bot(ref, lambda m, bot_id: m.stop(bot_id))
+            else:
+                bot = await self.ops.on_bot(ref, lambda m, bot_id: m.restart(bot_id))
+        except VaultLocked:
+            raise _vault_locked_for(action) from None
+        self.write_json(bot)
+
+
+class BotLogsHandler(BotRouteHandler):
+    """``GET bots/{ref}/logs?after=&limit=`` (a page) or ``?tail=`` (the last records)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        after = self.query_int("after", 0, minimum=0)
+        limit = self.query_int("limit", 1000, minimum=1, maximum=MAX_PAGE)
+        tail = self.query_int("tail", None, minimum=0, maximum=MAX_PAGE)
+        assert after is not None and limit is not None
+
+        def read(manager: BotManager) -> list[LogRecord]:
+            log_file = manager.paths(ref).log_file
+            if tail is not None:
+                return read_tail(log_file, tail)
+            return read_page(log_file, after=after, limit=limit)
+
+        records = await self.ops.call(read)
+        next_after = records[-1].seq if records else after
+        self.write_json(
+            {
+                "records": [r.model_dump(mode="json", exclude_none=True) for r in records],
+                "next_after": next_after,
+            }
+        )
+
+
+class BotLogStreamHandler(BotRouteHandler):
+    """``GET bots/{ref}/logs/stream``: server-sent events, one per record, ``id`` = its seq.
+
+    Starts after ``Last-Event-ID`` (a reconnecting browser) or ``?after=``, else with the last
+    ``?tail=`` records (100). A comment line every 15 s keeps proxies from closing an idle
+    stream; an ``end`` event says the bot was deleted. Records leave through the server's
+    redactor as well as the runner's, like every other body.
+    """
+
+    _closed = False
+
+    def on_connection_close(self) -> None:
+        self._closed = True
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        after = self._resume_point()
+        tail = self.query_int("tail", DEFAULT_TAIL, minimum=0, maximum=MAX_PAGE)
+        assert tail is not None
+        paths = await self.ops.call(lambda m: m.paths(ref))
+
+        def open_cursor() -> LogCursor:
+            if after is not None:
+                return LogCursor.after_seq(paths.log_file, after)
+            return LogCursor.tail(paths.log_file, tail)
+
+        cursor = await self.ops.call(lambda _: open_cursor())
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("X-Accel-Buffering", "no")  # nginx: pass events through unbuffered
+        try:
+            await self._send(f"retry: {RECONNECT_MS}\n\n")
+            await self._pump(cursor, paths.root)
+        except StreamClosedError:
+            self._closed = True
+        if not self._closed:
+            self.finish()
+
+    def _resume_point(self) -> int | None:
+        header = self.request.headers.get("Last-Event-ID")
+        if header is None:
+            return self.query_int("after", None, minimum=0)
+        text = header.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 19):
+            raise ApiError(
+                "Last-Event-ID must be a record's sequence number.",
+                status=400,
+                reason="invalid_query",
+            )
+        return int(text)
+
+    async def _pump(self, cursor: LogCursor, bot_root: Path) -> None:
+        beat_at = time.monotonic() + HEARTBEAT_SECONDS
+        while not self._closed:
+            records = cursor.poll()
+            if records:
+                await self._send("".join(self._event(r) for r in records))
+                beat_at = time.monotonic() + HEARTBEAT_SECONDS
+                if cursor.behind:
+                    await asyncio.sleep(0)  # let other requests in, then read on
+                    continue
+            elif time.monotonic() >= beat_at:
+                if not bot_root.exists():
+                    await self._send('event: end\ndata: {"reason": "deleted"}\n\n')
+                    return
+                await self._send(": keep-alive\n\n")
+                beat_at = time.monotonic() + HEARTBEAT_SECONDS
+            await asyncio.sleep(POLL_SECONDS)
+
+    def _event(self, record: LogRecord) -> str:
+        clean = record.model_copy(update={"text": self.redactor.redact(record.text)})
+        return f"id: {record.seq}\ndata: {clean.model_dump_json(exclude_none=True)}\n\n"
+
+    async def _send(self, text: str) -> None:
+        self.write(text)
+        await self.flush()
+
+
+class BotRunsHandler(BotRouteHandler):
+    """``GET bots/{ref}/runs``: the executed notebooks kept, newest first."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        runs = await self.ops.call(lambda m: list_runs(m.paths(ref)))
+        self.write_json(ListRuns(runs=runs))
+
+
+class BotRunHandler(BotRouteHandler):
+    """``GET bots/{ref}/runs/{name}``: one executed notebook, outputs redacted."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str, name: str) -> None:
+        self.write_json(await self.ops.call(lambda m: read_run(m.paths(ref), name)))
+
+
+class BotGrantsHandler(BotRouteHandler):
+    """``GET|PUT bots/{ref}/grants``: the connections a bot may use, by name.
+
+    Names are encrypted in the vault, so both need it unlocked (a bot without grants answers
+    an empty list either way). A change applies from the bot's next start.
+    """
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        def grants(manager: BotManager) -> list[str]:
+            if not manager.registry.get(ref).grants:
+                return []
+            if manager.vault.state.value != "unlocked":
+                raise VaultLocked
+            return manager.describe(ref).connections
+
+        try:
+            names = await self.ops.call(grants)
+        except VaultLocked:
+            raise _vault_locked_for("see the connections of") from None
+        self.touch_vault()
+        self.write_json(DescribeGrants(connections=names))
+
+    @web.authenticated
+    @authorized
+    async def put(self, ref: str) -> None:
+        request = self.parse_body(UpdateGrants)
+        self.touch_vault()
+        try:
+            bot = await self.ops.on_bot(
+                ref, lambda m, bot_id: m.set_grants(bot_id, request.connections)
+            )
+        except VaultLocked:
+            raise _vault_locked_for("change the connections of") from None
+        self.write_json(
+            DescribeGrants(connections=bot.connections, restart_needed=bot.state in ACTIVE_STATES)
+        )
 
 
 def routes() -> list[tuple[str, type[WatchdogHandler]]]:
-    return []
+    bots = rf"/{NAMESPACE}/bots"
+    ref = r"([^/]+)"
+    return [
+        (rf"{bots}/?", BotsHandler),
+        (rf"{bots}/jobs/([0-9a-f]{{32}})/?", JobHandler),
+        (rf"{bots}/{ref}/?", BotHandler),
+        (rf"{bots}/{ref}/(start|stop|restart)/?", BotActionHandler),
+        (rf"{bots}/{ref}/logs/?", BotLogsHandler),
+        (rf"{bots}/{ref}/logs/stream/?", BotLogStreamHandler),
+        (rf"{bots}/{ref}/runs/?", BotRunsHandler),
+        (rf"{bots}/{ref}/runs/([^/]+)", BotRunHandler),
+        (rf"{bots}/{ref}/grants/?", BotGrantsHandler),
+    ]

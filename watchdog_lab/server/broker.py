@@ -1,9 +1,686 @@
-"""The kernel broker: connections for interactive kernels, only as granted."""
+"""The kernel broker: connections for interactive kernels, only as granted.
+
+A kernel the server starts holds a random token (see :mod:`.kernel_env`) and no secret. With it,
+``wd.connection(name)`` asks :class:`KernelBroker`, which answers only for connections granted to
+that kernel and only while the vault is unlocked. A grant needs a user act that kernel code cannot
+perform on its own: the vault password typed for it (``%wd connect``), or the sidebar's notebook
+access toggle (a Jupyter-authenticated route). Grants name connections by id, so a rename keeps
+them, and live in this process's memory, tied to the kernel: a restart clears the kernel's memory
+and its grants alike, a shutdown forgets the kernel. Grants the user asked to *remember* are kept
+per notebook path in ``vault.db`` and applied to every later kernel of that notebook. Locking the
+vault keeps the grants but answers nothing until the next unlock.
+
+Two kinds of routes, kept apart on purpose:
+
+- kernel routes under ``{base_url}watchdog-lab/broker/`` authenticate by the kernel token in a
+  header and by nothing else: a Jupyter token or cookie alone gets a 403 there, so holding the
+  server's credentials is not enough to pull a secret out of the broker;
+- UI routes (``watchdog-lab/kernels/{id}/grants``, ``watchdog-lab/notebook-grants``) are ordinary
+  Jupyter-authenticated routes that grant and revoke but never return a secret.
+"""
 
 from __future__ import annotations
 
-from .handlers import WatchdogHandler
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized
+from pydantic import SecretStr
+from tornado import web
+
+from ..sdk.broker import TOKEN_HEADER
+from ..sdk.connection import Connection
+from ..sdk.injection import encode_connections
+from ..vault.audit import Event
+from ..vault.errors import ConnectionNotFound, VaultError, VaultNotFound
+from ..vault.models import VaultState
+from .broker_errors import (
+    GrantNeedsPassword,
+    GrantNotFound,
+    KernelNotFound,
+    KernelTokenInvalid,
+    NoNotebook,
+    NotGranted,
+    NotLoopback,
+    VaultLockedForKernel,
+)
+from .broker_models import (
+    CreateKernelGrant,
+    CreatePasswordGrant,
+    DescribeForget,
+    DescribeGrant,
+    DescribeNotebookGrant,
+    DescribeRevoke,
+    GrantSource,
+    ListKernelGrants,
+    ListNotebookGrants,
+    LookupConnection,
+)
+from .handlers import NAMESPACE, WatchdogHandler
+
+if TYPE_CHECKING:
+    from jupyter_server.serverapp import ServerApp
+
+    from ..vault import Vault
+    from .kernel_env import KernelHooks
+
+log = logging.getLogger(__name__)
+
+#: Connection ids are the vault's uuid4 hex strings.
+_CONNECTION_ID = re.compile(r"[0-9a-f]{32}")
+#: Longest token the broker will hash; real ones are 43 characters.
+_MAX_TOKEN_CHARS = 256
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+@dataclass
+class _Grant:
+    connection_id: str
+    name: str | None  # the last name seen; the vault's current one wins when it is unlocked
+    source: GrantSource
+    granted_at: float
+
+
+@dataclass
+class _Kernel:
+    kernel_id: str
+    digest: bytes
+    grants: dict[str, _Grant] = field(default_factory=dict)
+    path: str | None = None
+    settled: bool = False  # remembered grants of its notebook applied
+
+
+class RememberedGrants:
+    """Grants kept per notebook path in ``vault.db`` (table ``notebook_grants``).
+
+    Paths are stored as the session names them; connections by id only (names are encrypted
+    in the vault). A connection's removal removes its remembered grants (foreign key cascade).
+    """
+
+    def __init__(self, vault: Callable[[], Vault]) -> None:
+        self._vault = vault
+
+    def _exists(self) -> bool:
+        return self._vault().path.exists()
+
+    def for_path(self, path: str) -> list[str]:
+        if not self._exists():
+            return []
+        rows = self._vault().store.query(
+            "SELECT connection_id FROM notebook_grants WHERE path = ? ORDER BY created_at",
+            (path,),
+        )
+        return [row[0] for row in rows]
+
+    def all(self) -> list[tuple[str, str, float]]:
+        if not self._exists():
+            return []
+        rows = self._vault().store.query(
+            "SELECT path, connection_id, created_at FROM notebook_grants ORDER BY path, created_at"
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    def add(self, path: str, connection_id: str, now: float) -> bool:
+        """Remember; ``False`` when it already was."""
+        with self._vault().store.transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO notebook_grants (path, connection_id, created_at) "
+                "VALUES (?, ?, ?)",
+                (path, connection_id, now),
+            )
+            return cursor.rowcount > 0
+
+    def remove(self, path: str, connection_id: str | None = None) -> list[str]:
+        """Forget one (or, without ``connection_id``, every) grant of ``path``; the ids gone."""
+        if not self._exists():
+            return []
+        with self._vault().store.transaction() as db:
+            if connection_id is None:
+                rows = db.execute(
+                    "SELECT connection_id FROM notebook_grants WHERE path = ?", (path,)
+                ).fetchall()
+                db.execute("DELETE FROM notebook_grants WHERE path = ?", (path,))
+                return [row[0] for row in rows]
+            gone = db.execute(
+                "DELETE FROM notebook_grants WHERE path = ? AND connection_id = ?",
+                (path, connection_id),
+            ).rowcount
+            return [connection_id] if gone else []
+
+
+class KernelBroker:
+    """Tokens of the server's kernels, their grants, and the lookups they may make.
+
+    ``kernel_alive`` tells whether the server still runs a kernel (a token of a kernel that is
+    gone is refused even if no shutdown was heard of); ``session_path`` gives the notebook path
+    of a kernel's session, for remembered grants. Runs on the server's IOLoop; a lock guards
+    the tables because the password check runs on a worker thread.
+    """
+
+    def __init__(
+        self,
+        vault: Callable[[], Vault],
+        *,
+        kernel_alive: Callable[[str], bool] | None = None,
+        session_path: Callable[[str], Awaitable[str | None]] | None = None,
+        clock: Callable[[], float] = time.time,
+        ui_grants_need_password: bool = True,
+    ) -> None:
+        self._vault = vault
+        self.ui_grants_need_password = ui_grants_need_password
+        self._kernel_alive = kernel_alive or (lambda kernel_id: True)
+        self._session_path = session_path
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._kernels: dict[str, _Kernel] = {}
+        self._by_digest: dict[bytes, _Kernel] = {}
+        self.remembered = RememberedGrants(vault)
+        self._hooks: KernelHooks | None = None
+
+    @classmethod
+    def for_server(cls, serverapp: ServerApp, vault: Callable[[], Vault]) -> KernelBroker:
+        """A broker wired into ``serverapp``: every kernel it starts gets a token."""
+        from .kernel_env import KernelHooks
+
+        hooks = KernelHooks(serverapp)
+        broker = cls(vault, kernel_alive=hooks.kernel_alive, session_path=hooks.session_path)
+        hooks.install(broker)
+        broker._hooks = hooks
+        return broker
+
+    def close(self) -> None:
+        """Unhook from the server and forget every kernel (the server is stopping)."""
+        if self._hooks is not None:
+            self._hooks.uninstall()
+            self._hooks = None
+        with self._lock:
+            self._kernels.clear()
+            self._by_digest.clear()
+
+    # ------------------------------------------------------------- kernel lifecycle
+
+    def issue_token(self, kernel_id: str) -> str:
+        """A fresh random token for a kernel about to start; only its digest is kept here."""
+        token = secrets.token_urlsafe(32)
+        entry = _Kernel(kernel_id, _digest(token))
+        with self._lock:
+            old = self._kernels.pop(kernel_id, None)
+            if old is not None:
+                self._by_digest.pop(old.digest, None)
+            self._kernels[kernel_id] = entry
+            self._by_digest[entry.digest] = entry
+        return token
+
+    def kernel_restarted(self, kernel_id: str) -> None:
+        """Same kernel id and token, fresh process: its grants go; remembered ones come back."""
+        with self._lock:
+            entry = self._kernels.get(kernel_id)
+            if entry is None:
+                return
+            dropped = list(entry.grants.values())
+            entry.grants.clear()
+            entry.settled = False
+            entry.path = None
+        self._audit_drops(kernel_id, dropped, "kernel restarted")
+
+    def kernel_gone(self, kernel_id: str, *, reason: str) -> None:
+        """The kernel is shut down (or never started): its token stops working."""
+        with self._lock:
+            entry = self._kernels.pop(kernel_id, None)
+            if entry is None:
+                return
+            self._by_digest.pop(entry.digest, None)
+            dropped = list(entry.grants.values())
+        self._audit_drops(kernel_id, dropped, reason)
+
+    # ------------------------------------------------------------- kernel routes
+
+    def authenticate(self, token: str | None) -> str:
+        """The id of the kernel holding ``token``, else :class:`KernelTokenInvalid`.
+
+        The table is keyed by the token's SHA-256, and the stored digest is compared with
+        :func:`hmac.compare_digest`: how long a lookup takes says nothing about any token.
+        """
+        if not token or len(token) > _MAX_TOKEN_CHARS:
+            raise KernelTokenInvalid
+        digest = _digest(token)
+        entry = self._by_digest.get(digest)
+        if entry is None or not hmac.compare_digest(entry.digest, digest):
+            raise KernelTokenInvalid
+        if not self._kernel_alive(entry.kernel_id):
+            self.kernel_gone(entry.kernel_id, reason="kernel no longer running")
+            raise KernelTokenInvalid
+        return entry.kernel_id
+
+    async def connection(self, kernel_id: str, name: str) -> Connection:
+        """The connection ``name`` for ``kernel_id``: granted, and the vault unlocked.
+
+        "Not granted" and "no such connection" are the same refusal, so kernel code cannot
+        probe the vault for names.
+        """
+        entry = await self._settle(kernel_id)
+        if not entry.grants:
+            raise NotGranted(name)
+        vault = self._vault()
+        if vault.state is not VaultState.UNLOCKED:
+            raise VaultLockedForKernel
+        try:
+            found = vault.get_connection(name)
+        except ConnectionNotFound:
+            raise NotGranted(name) from None
+        grant = entry.grants.get(found.id)
+        if grant is None:
+            del found
+            raise NotGranted(name)
+        grant.name = found.name
+        return Connection(found.name, found.kind, found.fields, found.visibility)
+
+    async def grant_with_password(
+        self, kernel_id: str, connection: str, password: SecretStr
+    ) -> tuple[DescribeGrant, bool]:
+        """``%wd connect``: the vault password confirms the grant (rate limited like unlock).
+
+        The password is checked before the connection is looked up, so a kernel cannot learn
+        which names exist without it. Returns the grant and whether it is new.
+        """
+        await self._settle(kernel_id)
+        vault = self._require_unlocked()
+        await asyncio.to_thread(vault.verify_password, password.get_secret_value())
+        connection_id, name = self._resolve(vault, connection)
+        return self._grant(kernel_id, connection_id, name, GrantSource.PASSWORD)
+
+    # ----------------------------------------------------------------- UI routes
+
+    async def grant(
+        self,
+        kernel_id: str,
+        connection: str,
+        *,
+        remember: bool = False,
+        password: SecretStr | None = None,
+    ) -> tuple[DescribeGrant, bool]:
+        """The sidebar's toggle; with ``remember``, also for later kernels of the notebook.
+
+        Unless ``ui_grants_need_password`` is off, the vault password comes with it: the
+        Jupyter token that authenticates this route is readable by kernel code.
+        """
+        entry = await self._settle(kernel_id)
+        vault = self._require_unlocked()
+        if self.ui_grants_need_password:
+            if password is None:
+                raise GrantNeedsPassword
+            await asyncio.to_thread(vault.verify_password, password.get_secret_value())
+        connection_id, name = self._resolve(vault, connection)
+        if remember:
+            if entry.path is None:
+                raise NoNotebook(kernel_id)
+            if self.remembered.add(entry.path, connection_id, self._clock()):
+                vault.record_event(
+                    Event.NOTEBOOK_GRANT_REMEMBERED,
+                    subject=connection_id,
+                    detail={"notebook": entry.path, "connection": name},
+                )
+        return self._grant(kernel_id, connection_id, name, GrantSource.UI)
+
+    async def grants(self, kernel_id: str) -> ListKernelGrants:
+        entry = await self._settle(kernel_id)
+        vault = self._vault()
+        state = vault.state
+        if state is VaultState.UNLOCKED:
+            self._refresh_names(vault, entry)
+        remembered = set(self.remembered.for_path(entry.path)) if entry.path else set()
+        return ListKernelGrants(
+            kernel_id=kernel_id,
+            path=entry.path,
+            vault=state,
+            grants=[
+                self._describe(grant, grant.connection_id in remembered)
+                for grant in entry.grants.values()
+            ],
+        )
+
+    async def revoke(self, kernel_id: str, connection: str) -> DescribeRevoke:
+        """Withdraw a grant now (the next lookup fails) and forget it for the notebook too:
+        a revoked connection must not come back with the next kernel of the same notebook."""
+        entry = await self._settle(kernel_id)
+        grant = self._find_grant(entry, connection)
+        with self._lock:
+            entry.grants.pop(grant.connection_id, None)
+        forgotten = bool(entry.path and self.remembered.remove(entry.path, grant.connection_id))
+        self._audit_quietly(
+            Event.KERNEL_REVOKED,
+            grant.connection_id,
+            {"kernel_id": kernel_id, "connection": grant.name, "reason": "revoked"},
+        )
+        if forgotten:
+            self._audit_quietly(
+                Event.NOTEBOOK_GRANT_FORGOTTEN,
+                grant.connection_id,
+                {"notebook": entry.path, "connection": grant.name},
+            )
+        return DescribeRevoke(
+            kernel_id=kernel_id,
+            connection_id=grant.connection_id,
+            connection=grant.name,
+            forgotten=forgotten,
+        )
+
+    def notebook_grants(self) -> ListNotebookGrants:
+        vault = self._vault()
+        names = vault.connection_names() if vault.state is VaultState.UNLOCKED else {}
+        return ListNotebookGrants(
+            notebook_grants=[
+                DescribeNotebookGrant(
+                    path=path,
+                    connection_id=connection_id,
+                    connection=names.get(connection_id),
+                    created_at=created_at,
+                )
+                for path, connection_id, created_at in self.remembered.all()
+            ]
+        )
+
+    def forget_notebook_grants(self, path: str, connection: str | None = None) -> DescribeForget:
+        """Forget what ``path`` remembers (one connection, or all); running kernels keep
+        their grants until revoked or restarted."""
+        connection_id = None
+        if connection is not None:
+            if _CONNECTION_ID.fullmatch(connection):
+                connection_id = connection
+            else:
+                connection_id, _ = self._resolve(self._require_unlocked(), connection)
+        gone = self.remembered.remove(path, connection_id)
+        for forgotten_id in gone:
+            self._audit_quietly(Event.NOTEBOOK_GRANT_FORGOTTEN, forgotten_id, {"notebook": path})
+        return DescribeForget(forgotten=len(gone))
+
+    # ------------------------------------------------------------------ internals
+
+    def _entry(self, kernel_id: str) -> _Kernel:
+        entry = self._kernels.get(kernel_id)
+        if entry is None:
+            raise KernelNotFound(kernel_id)
+        return entry
+
+    async def _settle(self, kernel_id: str) -> _Kernel:
+        """The kernel's entry, with its notebook's remembered grants applied once.
+
+        The session may be created after the kernel (the sessions API starts the kernel first),
+        so a kernel without a session is looked at again on its next request.
+        """
+        entry = self._entry(kernel_id)
+        if entry.settled or self._session_path is None:
+            return entry
+        path = await self._session_path(kernel_id)
+        entry = self._entry(kernel_id)  # it may have gone while we waited
+        if entry.settled or path is None:
+            return entry
+        entry.path = path
+        entry.settled = True
+        try:
+            for connection_id in self.remembered.for_path(path):
+                if connection_id not in entry.grants:
+                    self._grant(kernel_id, connection_id, None, GrantSource.NOTEBOOK)
+        except VaultError as error:
+            # The kernel still works with what it has; the user sees the grant missing.
+            log.warning("WatchDog Lab could not apply grants remembered for %s: %s", path, error)
+        return entry
+
+    def _require_unlocked(self) -> Vault:
+        vault = self._vault()
+        state = vault.state
+        if state is VaultState.ABSENT:
+            raise VaultNotFound(str(vault.path))
+        if state is not VaultState.UNLOCKED:
+            raise VaultLockedForKernel
+        return vault
+
+    def _resolve(self, vault: Vault, connection: str) -> tuple[str, str]:
+        """(id, name) of a connection given by name or by id."""
+        try:
+            described = vault.describe_connection(connection)
+        except ConnectionNotFound:
+            if not _CONNECTION_ID.fullmatch(connection):
+                raise
+            found = vault.get_connection_by_id(connection)
+            return found.id, found.name
+        return described.id, described.name or connection
+
+    def _grant(
+        self, kernel_id: str, connection_id: str, name: str | None, source: GrantSource
+    ) -> tuple[DescribeGrant, bool]:
+        """Record a grant (audited first: a grant that cannot be audited is not made)."""
+        entry = self._entry(kernel_id)
+        existing = entry.grants.get(connection_id)
+        if existing is not None:
+            existing.name = name or existing.name
+            return self._describe(existing, self._is_remembered(entry, connection_id)), False
+        grant = _Grant(connection_id, name, source, self._clock())
+        self._vault().record_event(
+            Event.KERNEL_GRANTED,
+            subject=connection_id,
+            detail={
+                "kernel_id": kernel_id,
+                "connection": name,
+                "source": source.value,
+                "notebook": entry.path,
+            },
+        )
+        with self._lock:
+            entry.grants[connection_id] = grant
+        return self._describe(grant, self._is_remembered(entry, connection_id)), True
+
+    def _is_remembered(self, entry: _Kernel, connection_id: str) -> bool:
+        return bool(entry.path) and connection_id in self.remembered.for_path(entry.path or "")
+
+    def _describe(self, grant: _Grant, remembered: bool) -> DescribeGrant:
+        return DescribeGrant(
+            connection_id=grant.connection_id,
+            connection=grant.name,
+            source=grant.source,
+            granted_at=grant.granted_at,
+            remembered=remembered,
+        )
+
+    def _refresh_names(self, vault: Vault, entry: _Kernel) -> None:
+        """Current names for the grants (renames show), and grants of removed connections go."""
+        names = vault.connection_names()
+        with self._lock:
+            for connection_id in list(entry.grants):
+                if connection_id in names:
+                    entry.grants[connection_id].name = names[connection_id]
+                else:
+                    del entry.grants[connection_id]
+
+    def _find_grant(self, entry: _Kernel, connection: str) -> _Grant:
+        """The grant named by ``connection`` (id or name; names resolve while unlocked, else
+        match the last name seen)."""
+        if connection in entry.grants:
+            return entry.grants[connection]
+        vault = self._vault()
+        if vault.state is VaultState.UNLOCKED:
+            try:
+                connection_id, _ = self._resolve(vault, connection)
+            except (ConnectionNotFound, VaultError):
+                connection_id = None
+            if connection_id in entry.grants:
+                return entry.grants[connection_id]
+        wanted = connection.casefold()
+        for grant in entry.grants.values():
+            if grant.name is not None and grant.name.casefold() == wanted:
+                return grant
+        raise GrantNotFound(connection)
+
+    def _audit_drops(self, kernel_id: str, dropped: list[_Grant], reason: str) -> None:
+        for grant in dropped:
+            self._audit_quietly(
+                Event.KERNEL_REVOKED,
+                grant.connection_id,
+                {"kernel_id": kernel_id, "connection": grant.name, "reason": reason},
+            )
+
+    def _audit_quietly(self, event: Event, subject: str, detail: dict[str, object]) -> None:
+        """Audit a withdrawal; a failure is logged, never allowed to stop the withdrawal."""
+        try:
+            self._vault().record_event(event, subject=subject, detail=detail)
+        except Exception:
+            log.warning("WatchDog Lab could not audit %s for connection %s", event.value, subject)
+
+
+# ---------------------------------------------------------------------- handlers
+
+
+def _is_loopback(remote_ip: str | None) -> bool:
+    try:
+        address = ipaddress.ip_address((remote_ip or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+class _BrokerHandler(WatchdogHandler):
+    @property
+    def broker(self) -> KernelBroker:
+        broker = getattr(self.extensionapp, "broker", None)
+        if broker is None:
+            raise web.HTTPError(503, "The WatchDog Lab kernel broker is not running.")
+        return broker  # type: ignore[no-any-return]
+
+
+class KernelRouteHandler(_BrokerHandler):
+    """Base of the kernel routes: loopback only, authenticated by the kernel token alone.
+
+    Jupyter's own authentication is not consulted (the methods are marked
+    ``allow_unauthenticated``): a kernel has no Jupyter credentials, and Jupyter credentials
+    without a kernel token are refused here.
+    """
+
+    kernel_id: str
+
+    def check_xsrf_cookie(self) -> None:
+        """XSRF guards requests that carry a cookie; the SDK sends none (its credential is a
+        header that a cross-site page cannot attach). A request with a cookie is a browser's,
+        and gets Jupyter's full XSRF check."""
+        if "Cookie" not in self.request.headers:
+            return None
+        return super().check_xsrf_cookie()  # type: ignore[no-any-return]
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if not _is_loopback(self.request.remote_ip):
+            raise NotLoopback
+        self.kernel_id = self.broker.authenticate(self.request.headers.get(TOKEN_HEADER))
+
+
+class BrokerConnectionHandler(KernelRouteHandler):
+    """``POST /watchdog-lab/broker/connection`` ``{name}``: the connection, in the SDK's wire
+    format. The name travels in the body so that it stays out of access logs."""
+
+    @allow_unauthenticated
+    async def post(self) -> None:
+        body = self.parse_body(LookupConnection)
+        payload = encode_connections([await self.broker.connection(self.kernel_id, body.name)])
+        self.touch_vault()
+        # The one answer of the extension that carries secrets, by design: not passed through
+        # write_json's redaction, which would mangle it; only ever to this kernel, on loopback.
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(b'{"connection": "' + payload.encode("ascii") + b'"}')
+
+
+class BrokerGrantsHandler(KernelRouteHandler):
+    """``GET /watchdog-lab/broker/grants``: this kernel's grants; ``POST`` ``{connection,
+    password}``: grant one, confirmed by the vault password (``%wd connect``)."""
+
+    @allow_unauthenticated
+    async def get(self) -> None:
+        self.write_json(await self.broker.grants(self.kernel_id))
+
+    @allow_unauthenticated
+    async def post(self) -> None:
+        body = self.parse_body(CreatePasswordGrant)
+        grant, created = await self.broker.grant_with_password(
+            self.kernel_id, body.connection, body.password
+        )
+        self.touch_vault()
+        self.write_json(grant, status=201 if created else 200)
+
+
+class BrokerGrantHandler(KernelRouteHandler):
+    """``DELETE /watchdog-lab/broker/grants/{connection}`` (``%wd revoke``)."""
+
+    @allow_unauthenticated
+    async def delete(self, connection: str) -> None:
+        self.write_json(await self.broker.revoke(self.kernel_id, connection))
+
+
+class KernelGrantsHandler(_BrokerHandler):
+    """``GET /watchdog-lab/kernels/{kernel_id}/grants``; ``POST`` ``{connection, remember?}``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, kernel_id: str) -> None:
+        self.write_json(await self.broker.grants(kernel_id))
+
+    @web.authenticated
+    @authorized
+    async def post(self, kernel_id: str) -> None:
+        body = self.parse_body(CreateKernelGrant)
+        grant, created = await self.broker.grant(
+            kernel_id, body.connection, remember=body.remember, password=body.password
+        )
+        self.touch_vault()
+        self.write_json(grant, status=201 if created else 200)
+
+
+class KernelGrantHandler(_BrokerHandler):
+    """``DELETE /watchdog-lab/kernels/{kernel_id}/grants/{connection}`` (name or id)."""
+
+    @web.authenticated
+    @authorized
+    async def delete(self, kernel_id: str, connection: str) -> None:
+        self.write_json(await self.broker.revoke(kernel_id, connection))
+
+
+class NotebookGrantsHandler(_BrokerHandler):
+    """``GET /watchdog-lab/notebook-grants``; ``DELETE ?path=...[&connection=...]``."""
+
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        self.write_json(self.broker.notebook_grants())
+
+    @web.authenticated
+    @authorized
+    def delete(self) -> None:
+        path = self.get_query_argument("path")
+        connection = self.get_query_argument("connection", None)
+        self.write_json(self.broker.forget_notebook_grants(path, connection))
+
+
+_KERNEL_ID = r"(?P<kernel_id>\w+-\w+-\w+-\w+-\w+)"
+_SEGMENT = r"([^/]+)"
 
 
 def routes() -> list[tuple[str, type[WatchdogHandler]]]:
-    return []
+    return [
+        (rf"/{NAMESPACE}/broker/connection/?", BrokerConnectionHandler),
+        (rf"/{NAMESPACE}/broker/grants/?", BrokerGrantsHandler),
+        (rf"/{NAMESPACE}/broker/grants/{_SEGMENT}/?", BrokerGrantHandler),
+        (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/grants/?", KernelGrantsHandler),
+        (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/grants/(?P<connection>[^/]+)/?", KernelGrantHandler),
+        (rf"/{NAMESPACE}/notebook-grants/?", NotebookGrantsHandler),
+    ]

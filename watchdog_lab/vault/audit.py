@@ -34,6 +34,10 @@ class Event(str, Enum):
     BOT_STOPPED = "bot.stopped"
     BOT_DELETED = "bot.deleted"
     BOT_GRANTS_CHANGED = "bot.grants_changed"
+    KERNEL_GRANTED = "kernel.granted"
+    KERNEL_REVOKED = "kernel.revoked"
+    NOTEBOOK_GRANT_REMEMBERED = "notebook.grant_remembered"
+    NOTEBOOK_GRANT_FORGOTTEN = "notebook.grant_forgotten"
 
 
 def _aad(vault_id: str, event: str, ts: float) -> bytes:

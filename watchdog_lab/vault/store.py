@@ -88,7 +88,22 @@ def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
     return apply
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_run_script(_V1), _run_script(_V2)]
+# Grants of interactive kernels remembered per notebook (the kernel broker): the notebook's
+# path and the connection's opaque id; removing the connection forgets them.
+_V3 = """
+CREATE TABLE notebook_grants (
+    path TEXT NOT NULL,
+    connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (path, connection_id)
+);
+"""
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _run_script(_V1),
+    _run_script(_V2),
+    _run_script(_V3),
+]
 
 
 def schema_version() -> int:

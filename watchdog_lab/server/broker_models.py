@@ -1,0 +1,91 @@
+"""Request and response models of the kernel broker and of the kernel grant routes.
+
+Kernel routes (authenticated by the kernel token) look a connection up, list, ask for and
+withdraw grants; UI routes (authenticated by Jupyter) grant and revoke for a kernel and manage
+the grants remembered per notebook. No response model carries a secret value: the one answer
+that does (a looked-up connection) is written by the broker's handler in the SDK's wire format.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from ..vault.models import VaultState
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GrantSource(str, Enum):
+    """How a grant came about: the user act that allowed it."""
+
+    PASSWORD = "password"  # noqa: S105 - `%wd connect`, confirmed with the vault password
+    UI = "ui"  # the sidebar's notebook access toggle
+    NOTEBOOK = "notebook"  # remembered for the kernel's notebook, applied when it started
+
+
+class LookupConnection(_Request):
+    """Kernel route: the connection ``name`` (case-insensitive), if granted to this kernel."""
+
+    name: str = Field(min_length=1, max_length=256)
+
+
+class CreatePasswordGrant(_Request):
+    """Kernel route (``%wd connect``): the vault password is the user act behind the grant."""
+
+    connection: str = Field(min_length=1, max_length=256)
+    password: SecretStr
+
+
+class CreateKernelGrant(_Request):
+    """UI route: ``connection`` is a name or an id; ``remember`` keeps it for the notebook."""
+
+    connection: str = Field(min_length=1, max_length=256)
+    remember: bool = False
+    password: SecretStr | None = None
+
+
+class DescribeGrant(_Response):
+    connection_id: str
+    connection: str | None = Field(
+        description="current name; null while the vault is locked and the name was never seen"
+    )
+    source: GrantSource
+    granted_at: float
+    remembered: bool = Field(description="also remembered for the kernel's notebook")
+
+
+class ListKernelGrants(_Response):
+    kernel_id: str
+    path: str | None = Field(description="the notebook of the kernel's session, if any")
+    vault: VaultState
+    grants: list[DescribeGrant]
+
+
+class DescribeRevoke(_Response):
+    kernel_id: str
+    connection_id: str
+    connection: str | None
+    forgotten: bool = Field(description="a grant remembered for the notebook was removed too")
+
+
+class DescribeNotebookGrant(_Response):
+    path: str
+    connection_id: str
+    connection: str | None = Field(description="current name; null while the vault is locked")
+    created_at: float
+
+
+class ListNotebookGrants(_Response):
+    notebook_grants: list[DescribeNotebookGrant]
+
+
+class DescribeForget(_Response):
+    forgotten: int

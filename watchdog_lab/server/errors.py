@@ -1,0 +1,163 @@
+"""What the REST API answers when something is refused: one status and one reason per failure.
+
+Every route of the extension raises the core modules' own errors (vault, bots); the base handler
+translates them here, so all routes answer the same failure with the same status, a message the
+user can act on, and a stable machine-readable ``reason`` the front end can branch on.
+
+Status choices, and why:
+
+- Wrong password, wrong or missing two-factor code: **422**, not 401/403. JupyterLab's front end
+  reads 403 as "the Jupyter session is gone, log in again"; a mistyped vault password must not
+  look like that. The ``reason`` (``wrong_password``, ``totp_required``, ``invalid_totp_code``)
+  tells the three apart.
+- Vault locked: **423 Locked** (``vault_locked``): the resource exists but needs unlocking first.
+- Too many unlock attempts: **429** with ``Retry-After`` in whole seconds.
+- No vault yet: **409** (``vault_absent``), not 404: the route exists and the sidebar treats a
+  404 as "server extension missing".
+- Stored data that fails authentication (a corrupted record, a tampered header, a vault file
+  from a newer version): **409** with the vault's own message. It is not bad input, and not a
+  server bug either: it is the state of the data, and the message says how to recover.
+- Malformed requests (not JSON, duplicate keys, bad query or id): **400**; a well-formed body
+  that breaks the rules (unknown or missing fields, wrong types, invalid names, weak passwords):
+  **422**; a body over the size limit: **413**.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tornado import web
+
+from ..bots.errors import BotError
+from ..bots.registry import BotNotFound, DuplicateBot
+from ..vault import errors as vault_errors
+
+#: Largest request body any route accepts; checked before the body is parsed.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class ApiError(web.HTTPError):
+    """An HTTP refusal with a user-facing message and a stable ``reason`` code.
+
+    The message must never hold a secret; the base handler still passes it through the server's
+    redactor before it leaves.
+    """
+
+    status: int = 400
+    reason_code: str = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        reason: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        code = status if status is not None else self.status
+        # log_message is shown to the client; it is passed through logging's %-formatting
+        # only when args are given, so a literal '%' in a message is safe.
+        super().__init__(code, message)
+        self.reason_code = reason or self.reason_code
+        self.headers: dict[str, str] = dict(headers or {})
+
+    @property
+    def message(self) -> str:
+        return self.log_message or ""
+
+
+class BodyTooLarge(ApiError):
+    status = 413
+    reason_code = "body_too_large"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            f"The request body is {size} bytes; WatchDog Lab accepts at most {MAX_BODY_BYTES} "
+            "bytes per request."
+        )
+
+
+class InvalidJson(ApiError):
+    status = 400
+    reason_code = "invalid_json"
+
+
+class InvalidBody(ApiError):
+    """A JSON body whose shape does not fit the route's model."""
+
+    status = 422
+    reason_code = "invalid_body"
+
+
+class InvalidQuery(ApiError):
+    status = 400
+    reason_code = "invalid_query"
+
+
+class InvalidPathValue(ApiError):
+    status = 400
+    reason_code = "invalid_path"
+
+
+@dataclass(frozen=True)
+class ErrorMapping:
+    status: int
+    reason: str
+
+
+# Most specific first: the first class in this table an error is an instance of wins.
+_MAPPINGS: list[tuple[type[BaseException], ErrorMapping]] = [
+    (vault_errors.VaultLocked, ErrorMapping(423, "vault_locked")),
+    (vault_errors.Throttled, ErrorMapping(429, "throttled")),
+    (vault_errors.WrongPassword, ErrorMapping(422, "wrong_password")),
+    (vault_errors.TotpRequired, ErrorMapping(422, "totp_required")),
+    (vault_errors.InvalidTotpCode, ErrorMapping(422, "invalid_totp_code")),
+    (vault_errors.TotpAlreadyEnabled, ErrorMapping(409, "totp_already_enabled")),
+    (vault_errors.TotpNotEnabled, ErrorMapping(409, "totp_not_enabled")),
+    (vault_errors.VaultNotFound, ErrorMapping(409, "vault_absent")),
+    (vault_errors.VaultExists, ErrorMapping(409, "vault_exists")),
+    (vault_errors.WeakPassword, ErrorMapping(422, "weak_password")),
+    (vault_errors.InvalidName, ErrorMapping(422, "invalid_name")),
+    (vault_errors.InvalidConnection, ErrorMapping(422, "invalid_connection")),
+    (vault_errors.ConnectionNotFound, ErrorMapping(404, "connection_not_found")),
+    (vault_errors.DuplicateConnection, ErrorMapping(409, "duplicate_connection")),
+    (vault_errors.CorruptedRecord, ErrorMapping(409, "corrupted_record")),
+    (vault_errors.TamperedHeader, ErrorMapping(409, "vault_tampered")),
+    (vault_errors.UnsupportedVault, ErrorMapping(409, "vault_unsupported")),
+    (vault_errors.VaultError, ErrorMapping(400, "vault_error")),
+    (BotNotFound, ErrorMapping(404, "bot_not_found")),
+    (DuplicateBot, ErrorMapping(409, "duplicate_bot")),
+    (BotError, ErrorMapping(400, "bot_error")),
+]
+
+
+def register_error(error: type[BaseException], status: int, reason: str) -> None:
+    """Map another service's error class to a status and reason.
+
+    Registered classes are checked before the built-in table, so a service can refine one of its
+    own ``BotError`` subclasses (say, a 409 for "already running") without touching this module.
+    """
+    if not 400 <= status <= 599:
+        raise ValueError(f"status {status} is not an HTTP error status")
+    _MAPPINGS.insert(0, (error, ErrorMapping(status, reason)))
+
+
+def to_api_error(error: BaseException) -> ApiError | None:
+    """The HTTP refusal for a known failure, or ``None`` for an unexpected one (a 500).
+
+    Only classes listed here reach the client with their own message: they are the core
+    modules' user-facing errors, whose messages are written never to hold a secret value.
+    """
+    if isinstance(error, ApiError):
+        return error
+    for cls, mapping in _MAPPINGS:
+        if isinstance(error, cls):
+            headers = {}
+            if isinstance(error, vault_errors.Throttled):
+                headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+            return ApiError(
+                str(error), status=mapping.status, reason=mapping.reason, headers=headers
+            )
+    return None
