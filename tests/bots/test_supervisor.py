@@ -210,3 +210,19 @@ def test_reconcile_adopts_live_runners_restarts_dead_ones_and_waits_for_unlock(
     vault.unlock(PASSWORD)
     assert manager.reconcile()["Needs"] == "restarted"
     wait_state(manager, "Needs", BotState.RUNNING)
+
+
+def test_a_second_runner_for_the_same_bot_refuses_to_start(
+    manager: BotManager, tmp_path: Path
+) -> None:
+    from watchdog_lab.bots.supervisor import BotStartFailed
+
+    nb = write_notebook(tmp_path / "spin.ipynb", "import time\nwhile True:\n    time.sleep(0.1)")
+    manager.promote(PromoteBot(notebook=str(nb), name="Solo", mode=BotMode.CONTINUOUS, start=True))
+    wait_state(manager, "Solo", BotState.RUNNING)
+    first = manager.describe("Solo").status.pid
+    record = manager.registry.get("Solo")
+    with pytest.raises(BotStartFailed, match="another runner already runs this bot"):
+        manager.spawn(record, [])  # as a second supervisor (CLI beside a server) would
+    assert manager.describe("Solo").status.pid == first
+    assert manager.describe("Solo").state is BotState.RUNNING

@@ -69,7 +69,9 @@ async def test_granting_a_kernel_a_connection_puts_no_secret_in_the_environment(
     started = await jp_fetch("api", "kernels", method="POST", body=json.dumps({}))
     kernel_id = json.loads(started.body)["id"]
     try:
-        granted = await api.post(f"kernels/{kernel_id}/grants", {"connection": "Binance"})
+        granted = await api.post(
+            f"kernels/{kernel_id}/grants", {"connection": "Binance", "password": PASSWORD}
+        )
         assert granted.code in (200, 201), granted.text
         assert leaks(dict(os.environ)) == []
     finally:

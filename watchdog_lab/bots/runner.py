@@ -356,6 +356,9 @@ class Runner:
             extra_arguments=[
                 "--HistoryManager.enabled=False",
                 "--IPKernelApp.exec_lines=import watchdog_lab.sdk as _wd_sdk; _wd_sdk.preload()",
+                # ipykernel batches output every 0.2 s; a live bot log wants it sooner.
+                "--IPKernelApp.exec_lines=import sys as _s; "
+                "_s.stdout.flush_interval = _s.stderr.flush_interval = 0.05",
             ],
             on_notebook_start=on_start,
         )
@@ -471,6 +474,20 @@ def _read_connections() -> list[Connection]:
     return decode_connections(token, origin="the runner's input") if token else []
 
 
+def _hold_runner_lock(paths: BotPaths) -> Any:
+    """One runner per bot, whoever starts it (the CLI and a server at once): an exclusive
+    ``flock`` held for the runner's lifetime; the kernel does not inherit the descriptor."""
+    import fcntl
+
+    handle = open(paths.root / "runner.lock", "a")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m watchdog_lab.bots.runner")
     parser.add_argument("bot_id")
@@ -478,8 +495,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     make_undumpable()  # the granted connections live in this process's memory from now on
     connections = _read_connections()
+    home = home_dir(args.home)
+    lock = _hold_runner_lock(BotPaths(home, args.bot_id))
+    if lock is None:
+        print("another runner already runs this bot; not starting a second one", file=sys.stderr)
+        return 3
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` dumps stacks
-    runner = Runner(home_dir(args.home), args.bot_id, connections)
+    runner = Runner(home, args.bot_id, connections)
     sys.stdout = RedactingStream(sys.stdout, runner.redactor)
     sys.stderr = RedactingStream(sys.stderr, runner.redactor)
     logging.basicConfig(
