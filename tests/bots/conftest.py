@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from watchdog_lab.bots.models import BotState, RestartPolicy
 from watchdog_lab.bots.supervisor import BotManager
 from watchdog_lab.vault import KdfParams, RateLimitPolicy, Vault
+
+from ..support import process_exists, wait_for, write_notebook
+
+__all__ = ["PASSWORD", "kill", "process_exists", "wait_for", "wait_state", "write_notebook"]
 
 PASSWORD = "bot test password"
 
@@ -52,39 +54,8 @@ def manager(vault: Vault, uv_cache: Path) -> Iterator[BotManager]:
         m.stop(bot.id, timeout=10)
 
 
-def write_notebook(path: Path, *sources: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
-    nbformat.write(nb, str(path))
-    return path
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 60.0, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
-
-
 def wait_state(manager: BotManager, name: str, *states: BotState, timeout: float = 90.0) -> None:
     wait_for(lambda: manager.describe(name).state in states, timeout, f"{name} in {states}")
-
-
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def kill(pid: int) -> None:

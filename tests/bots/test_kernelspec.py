@@ -26,14 +26,6 @@ from watchdog_lab.bots.kernelspec import (
 BOT_ID = "3f2b8c1e-7a4d-4e8f-9b21-5c6d7e8f9a0b"
 
 
-@pytest.fixture(scope="session")
-def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's shared uv cache (the same folder the environment tests use)."""
-    path = tmp_path_factory.getbasetemp() / "uv-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"

@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from watchdog_lab.bots.errors import PackagesRefused
 from watchdog_lab.bots.layout import BotPaths
@@ -19,6 +17,7 @@ from watchdog_lab.bots.models import BotMode, BotState, PromoteBot
 from watchdog_lab.bots.supervisor import BotManager
 from watchdog_lab.vault import CreateConnection, Vault
 
+from ..support import rsa_pem
 from .conftest import kill, process_exists, wait_for, wait_state, write_notebook
 
 
@@ -62,17 +61,10 @@ def test_refused_packages_stop_promote_before_anything_is_installed(
     assert not (vault.home / "bots").exists() or not any((vault.home / "bots").iterdir())
 
 
-def _pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
 def test_a_bot_that_leaks_its_secret_every_way_leaves_no_trace_on_disk(
     manager: BotManager, vault: Vault, tmp_path: Path
 ) -> None:
-    pem = _pem()
+    pem = rsa_pem()
     key_id = "a95b1c2d-7e3f-4a11-9c2b-3d4e5f6a7b8c"
     vault.add_connection(
         CreateConnection(

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from watchdog_lab.vault import RateLimitPolicy, Vault
+
+from ..support import rsa_pem as make_rsa_pem
 
 PASSWORD = "correct horse battery"
 FAST_KDF = ["--kdf-time-cost", "1", "--kdf-memory-mib", "8", "--kdf-parallelism", "1"]
@@ -172,15 +172,6 @@ def terminal(tmp_path: Path) -> Iterator[object]:
                 os.waitpid(term.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
-
-
-def make_rsa_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,7 @@ import signal
 import subprocess
 import textwrap
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from watchdog_lab.cli.cmd_bots import (
 from watchdog_lab.cli.errors import UsageError
 from watchdog_lab.vault import Vault
 
+from ..support import wait_for
 from .conftest import CLI, FAST_KDF, GENERIC_TOKEN, PASSWORD, Cli, Result, Terminal, clean_env
 
 CONNECTION = "Exchange"
@@ -125,16 +125,6 @@ def library_manager(home: Path) -> Iterator[BotManager]:
 def describe(home: Path, name: str) -> DescribeBot:
     with library_manager(home) as manager:
         return manager.describe(name)
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def process_alive(pid: int | None) -> bool:

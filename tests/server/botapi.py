@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import nbformat
+from ..support import write_notebook  # noqa: F401 - re-exported for the route tests
 
 #: The ``api`` fixture's client (``tests/server/conftest.py``), or anything with its methods.
 Api = Any
@@ -37,19 +37,6 @@ LOOP_FOREVER = (
     "    print('tick', i, flush=True)\n"
     "    time.sleep(0.1)"
 )
-
-
-def write_notebook(path: Path, *sources: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
 
 
 def bot_path(ref: str, *rest: str) -> str:

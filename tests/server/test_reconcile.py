@@ -20,6 +20,7 @@ from traitlets.config import Config
 
 from watchdog_lab.vault import CreateConnection, Vault
 
+from ..support import wait_for
 from .botapi import (
     LOOP_FOREVER,
     ServerProcess,
@@ -145,16 +146,6 @@ def _cmdline(proc: Path) -> str:
 # ------------------------------------------------------------------ the acceptance test
 
 
-def _wait(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _bot(server: ServerProcess, name: str) -> dict[str, Any]:
     code, body = http_json(server, "GET", bot_path(name))
     assert code == 200, body
@@ -170,9 +161,9 @@ def _promote_and_start(server: ServerProcess, name: str) -> dict[str, Any]:
         _, current = http_json(server, "GET", f"bots/jobs/{job['id']}")
         return current if current["state"] != "running" else None
 
-    final = _wait(finished, 120, f"promote of {name}")
+    final = wait_for(finished, 120, f"promote of {name}")
     assert final["state"] == "done", final["error"]
-    return _wait(lambda: (b := _bot(server, name))["state"] == "running" and b, 60, name)
+    return wait_for(lambda: (b := _bot(server, name))["state"] == "running" and b, 60, name)
 
 
 async def _new_ticks(server: ServerProcess, name: str, after: int, since: float) -> list[int]:
@@ -222,7 +213,7 @@ async def test_bots_keep_running_across_a_server_restart_are_adopted_and_keep_st
     restarted_at = time.time()
     second = start_server(tmp_path / "two", watchdog_home, notebooks, uv_cache=bot_uv_cache)
     try:
-        _wait(lambda: "reconciled bots after server start" in second.log(), 60, "reconcile")
+        wait_for(lambda: "reconciled bots after server start" in second.log(), 60, "reconcile")
         assert "North: adopted, South: adopted" in second.log()
         _, listing = http_json(second, "GET", "bots")
         now = {bot["name"]: bot for bot in listing["bots"]}

@@ -11,14 +11,13 @@ import json
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from jupyter_server.auth.authorizer import Authorizer
 from traitlets.config import Config
 
 from watchdog_lab.redact import variants
 from watchdog_lab.server.handlers import CONTENT_SECURITY_POLICY
 
+from ..support import rsa_pem
 from .conftest import FAST_KDF_CONFIG, route_samples
 
 PASSWORD = "correct horse battery staple"
@@ -196,15 +195,6 @@ async def test_a_successful_answer_carries_the_strict_csp(api) -> None:
 
 
 # --- no secret in any response -----------------------------------------------------------
-
-
-def rsa_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 async def test_no_response_ever_carries_a_secret_value(api) -> None:

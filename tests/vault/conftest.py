@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from watchdog_lab.vault import CreateConnection, KdfParams, RateLimitPolicy, Vault
+
+from .. import support
 
 FAST_KDF = KdfParams(time_cost=1, memory_kib=8 * 1024, parallelism=1)
 PASSWORD = "correct horse battery"
@@ -18,12 +18,7 @@ KEY_ID = "a95b1c2d-7e3f-4a11-9c2b-3d4e5f6a7b8c"
 
 @pytest.fixture(scope="session")
 def rsa_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    return support.rsa_pem()
 
 
 @pytest.fixture
