@@ -185,7 +185,9 @@ def main() -> int:
             )
             kernel_id = session["kernel"]["id"]
             server.call(
-                "POST", f"watchdog-lab/kernels/{kernel_id}/grants", {"connection": "Kalshi"}
+                "POST",
+                f"watchdog-lab/kernels/{kernel_id}/grants",
+                {"connection": "Kalshi", "password": PASSWORD},
             )
             client = BlockingKernelClient(
                 connection_file=str(server.runtime / f"kernel-{kernel_id}.json")
