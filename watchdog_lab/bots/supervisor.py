@@ -277,6 +277,23 @@ class BotManager:
             status.reason = "the runner process is gone (killed or machine restarted)"
         return status
 
+    def needs_unlock_to_start(self, ref: str, *, restart: bool = False) -> bool:
+        """Whether starting (or restarting) ``ref`` will decrypt its grants: a bot with grants
+        that is not already running. Faces use it to ask for the password only then."""
+        record = self.registry.get(ref)
+        if not record.grants:
+            return False
+        return restart or self.effective_status(record).state not in ACTIVE_STATES
+
+    def granted_names(self, ref: str) -> list[str]:
+        """Names of the connections granted to ``ref`` (names are encrypted: needs unlock)."""
+        record = self.registry.get(ref)
+        if not record.grants:
+            return []
+        if self.vault.state.value != "unlocked":
+            raise VaultLocked
+        return self._grant_names(record)
+
     def _grant_names(self, record: BotRecord) -> list[str]:
         if not record.grants:
             return []
@@ -376,7 +393,7 @@ class BotManager:
 
     def restart(self, ref: str) -> DescribeBot:
         record = self.registry.get(ref)
-        if record.grants and self.vault.state.value != "unlocked":
+        if self.needs_unlock_to_start(ref, restart=True) and self.vault.state.value != "unlocked":
             raise VaultLocked  # refused before the stop: a restart must not end as a stop
         self.stop(record.id)
         return self.start(record.id)

@@ -16,7 +16,6 @@ import keyword
 import math
 import os
 import shutil
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,10 +51,6 @@ UNSANDBOXED_WARNING = (
 
 def _manager(vault: Vault) -> BotManager:
     """The bots core over this vault, its uv cache from ``WATCHDOG_LAB_UV_CACHE`` if set."""
-    # jsonschema (under nbformat, under the supervisor) builds an RFC 3987 grammar at import
-    # (~1 s) for an "iri" format check the notebook schema never uses; every bots command
-    # would pay it. Marked absent, jsonschema skips that one check. The runner does the same.
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from ..bots.supervisor import BotManager
 
     cache = os.environ.get(UV_CACHE_ENV)
@@ -412,12 +407,10 @@ def run_status(ctx: Context, args: argparse.Namespace) -> int:
 
 def run_start(ctx: Context, args: argparse.Namespace) -> int:
     with _bots(ctx) as (vault, manager):
-        record = manager.registry.get(args.name)
-        running = manager.effective_status(record).state in ACTIVE
-        # A running bot's start changes nothing and decrypts nothing: no password then.
-        if record.grants and not running:
+        running = manager.describe(args.name).state in ACTIVE
+        if manager.needs_unlock_to_start(args.name):  # not when running or without grants
             ctx.unlock(vault)
-        bot = manager.start(record.id)
+        bot = manager.start(args.name)
     if running:
         ctx.console.out(f"Bot {bot.name!r} is already {bot.state.value}; nothing changed.")
     else:
@@ -435,10 +428,9 @@ def run_stop(ctx: Context, args: argparse.Namespace) -> int:
 
 def run_restart(ctx: Context, args: argparse.Namespace) -> int:
     with _bots(ctx) as (vault, manager):
-        record = manager.registry.get(args.name)
-        if record.grants:  # the runner will need them; ask before stopping anything
-            ctx.unlock(vault)
-        bot = manager.restart(record.id)
+        if manager.needs_unlock_to_start(args.name, restart=True):
+            ctx.unlock(vault)  # the runner will need them; ask before stopping anything
+        bot = manager.restart(args.name)
     ctx.console.out(f"Restarted bot {bot.name!r}: {_started_text(bot)}.")
     _warn_if_unsandboxed(ctx, bot)
     return 0

@@ -336,11 +336,7 @@ class BotGrantsHandler(BotRouteHandler):
     @authorized
     async def get(self, ref: str) -> None:
         def grants(manager: BotManager) -> list[str]:
-            if not manager.registry.get(ref).grants:
-                return []
-            if manager.vault.state.value != "unlocked":
-                raise VaultLocked
-            return manager.describe(ref).connections
+            return manager.granted_names(ref)
 
         try:
             names = await self.ops.call(grants)
