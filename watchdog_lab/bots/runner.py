@@ -30,11 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-# jsonschema (under nbformat) imports rfc3987_syntax for an "iri" format check if it is installed;
-# building its grammar costs ~1 s and ~20 MB at every runner start, for a check the notebook
-# schema never uses. Marking it absent makes jsonschema skip it.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
