@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import sys
 import textwrap
@@ -218,3 +219,39 @@ def test_a_second_runner_for_the_same_bot_refuses_to_start(
         manager.spawn(record, [])  # as a second supervisor (CLI beside a server) would
     assert manager.describe("Solo").status.pid == first
     assert manager.describe("Solo").state is BotState.RUNNING
+
+
+def test_granted_secrets_reach_the_kernel_environment_only_never_argv_or_the_runner_env(
+    manager: BotManager, vault: Vault, tmp_path: Path
+) -> None:
+    secret = "sk-live-RunnerPipeOnly-0123456789abcdef"
+    vault.add_connection(CreateConnection(name="Ex", kind="generic", fields={"token": secret}))
+    nb = write_notebook(
+        tmp_path / "hold.ipynb",
+        "import time, watchdog_lab as wd\nwd.connection('Ex')\nwhile True:\n    time.sleep(0.1)",
+    )
+    manager.promote(
+        PromoteBot(
+            notebook=str(nb),
+            name="Holder",
+            connections=["Ex"],
+            mode=BotMode.CONTINUOUS,
+            start=True,
+        )
+    )
+    wait_state(manager, "Holder", BotState.RUNNING)
+    status = manager.describe("Holder").status
+
+    def proc(pid: int | None, name: str) -> bytes:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+
+    assert secret.encode() not in proc(status.pid, "cmdline")
+    assert secret.encode() not in proc(status.pid, "environ")  # handed over on stdin
+    assert secret.encode() not in proc(status.kernel_pid, "cmdline")
+    # The kernel's initial environment is where the runner puts it (the SDK removed it from
+    # os.environ at start-up, and made the process non-dumpable)...
+    from watchdog_lab.sdk.injection import ENV_VAR
+
+    assert ENV_VAR.encode() in proc(status.kernel_pid, "environ")
+    # ...and nowhere in the environment of the process that started the bot.
+    assert all(secret not in value for value in os.environ.values())

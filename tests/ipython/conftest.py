@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.server.conftest import (  # noqa: F401 - fixtures, used by name
     jp_server_config,
+    kalshi,
     kernels,
     make_vault,
     watchdog_app,

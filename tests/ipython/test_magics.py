@@ -6,28 +6,12 @@ The password for ``%wd connect`` is typed the way JupyterLab sends it: the kerne
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
-import pytest
-
-from watchdog_lab.vault import CreateConnection
-
-PASSWORD = "correct horse battery staple"
-SECRET = "sk-live-Q8mZ3vT1xR7pL2nK9wB4cY6hJ0dF5gS"
-SECRET_DIGEST = hashlib.sha256(SECRET.encode()).hexdigest()
-NOTEBOOK = "research/strategy.ipynb"
-
-
-@pytest.fixture
-def kalshi(make_vault, watchdog_app) -> str:  # type: ignore[no-untyped-def]
-    make_vault(PASSWORD)
-    vault = watchdog_app.vault
-    vault.unlock(PASSWORD)
-    return vault.add_connection(
-        CreateConnection(name="Kalshi", kind="generic", fields={"api_secret": SECRET})
-    ).id
+from tests.server.kernels import GRANT_NOTEBOOK as NOTEBOOK
+from tests.server.kernels import GRANT_PASSWORD as PASSWORD
+from tests.server.kernels import GRANT_SECRET_DIGEST as SECRET_DIGEST
 
 
 async def loaded(kernels: Any) -> Any:

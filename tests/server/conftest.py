@@ -260,3 +260,18 @@ def kernels(jp_fetch, jp_serverapp: ServerApp, jp_asyncio_loop) -> Iterator[Any]
     factory = KernelFactory(jp_fetch, jp_serverapp)
     yield factory
     jp_asyncio_loop.run_until_complete(factory.close())
+
+
+@pytest.fixture
+def kalshi(make_vault, watchdog_app) -> str:  # type: ignore[no-untyped-def]
+    """An unlocked server vault holding 'Kalshi' (a generic connection); its id."""
+    from watchdog_lab.vault import CreateConnection
+
+    from .kernels import GRANT_PASSWORD, GRANT_SECRET
+
+    make_vault(GRANT_PASSWORD)
+    vault = watchdog_app.vault
+    vault.unlock(GRANT_PASSWORD)
+    return vault.add_connection(
+        CreateConnection(name="Kalshi", kind="generic", fields={"api_secret": GRANT_SECRET})
+    ).id

@@ -7,6 +7,7 @@ go through everything the server does to a kernel; code runs over the kernel's o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import textwrap
 from dataclasses import dataclass, field
@@ -15,6 +16,13 @@ from typing import Any
 from jupyter_server.serverapp import ServerApp
 
 KERNEL_READY_TIMEOUT = 60
+
+# The vault a grant test starts from: one connection 'Kalshi' whose secret kernels report by
+# digest only (see the ``granted_vault`` fixture).
+GRANT_PASSWORD = "correct horse battery staple"
+GRANT_SECRET = "sk-live-Q8mZ3vT1xR7pL2nK9wB4cY6hJ0dF5gS"
+GRANT_SECRET_DIGEST = hashlib.sha256(GRANT_SECRET.encode()).hexdigest()
+GRANT_NOTEBOOK = "research/strategy.ipynb"
 RUN_TIMEOUT = 60
 
 

@@ -7,32 +7,19 @@ kernels started through the REST API check the effect from inside.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from tests.server.kernels import GRANT_NOTEBOOK as NOTEBOOK
+from tests.server.kernels import GRANT_PASSWORD as PASSWORD
+from tests.server.kernels import GRANT_SECRET as SECRET
+from tests.server.kernels import GRANT_SECRET_DIGEST as SECRET_DIGEST
 from watchdog_lab.server.broker import KernelBroker
-from watchdog_lab.vault import CreateConnection, Vault
+from watchdog_lab.vault import Vault
 
 from .conftest import FAST_KDF
-
-PASSWORD = "correct horse battery staple"
-SECRET = "sk-live-Q8mZ3vT1xR7pL2nK9wB4cY6hJ0dF5gS"
-SECRET_DIGEST = hashlib.sha256(SECRET.encode()).hexdigest()
-NOTEBOOK = "research/strategy.ipynb"
-
-
-@pytest.fixture
-def kalshi(make_vault, watchdog_app) -> str:  # type: ignore[no-untyped-def]
-    """An unlocked server vault holding 'Kalshi'; its id."""
-    make_vault(PASSWORD)
-    vault = watchdog_app.vault
-    vault.unlock(PASSWORD)
-    return vault.add_connection(
-        CreateConnection(name="Kalshi", kind="generic", fields={"api_secret": SECRET})
-    ).id
 
 
 async def ui_grant(api: Any, kernel: Any, connection: str = "Kalshi", **extra: Any) -> Any:
