@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from jupyter_server.auth.authorizer import Authorizer
 from tornado.httpclient import HTTPClientError
-from traitlets.config import Config
 
 from watchdog_lab.server.handlers import CONTENT_SECURITY_POLICY, UNEXPECTED_ERROR_MESSAGE
 
@@ -99,34 +97,3 @@ async def test_unexpected_error_answers_json_without_its_text(
     assert json.loads(body)["message"] == UNEXPECTED_ERROR_MESSAGE
     assert "hunter2" not in body
     assert "Traceback" not in body
-
-
-class DenyWatchdogAuthorizer(Authorizer):
-    """Allows everything except WatchDog Lab, to show the routes ask for their own resource."""
-
-    def is_authorized(self, handler, user, action, resource) -> bool:  # type: ignore[no-untyped-def]
-        return resource != "watchdog_lab"
-
-
-class TestWithAnAuthorizerThatDeniesWatchdogLab:
-    @pytest.fixture
-    def jp_server_config(self, watchdog_home: Path) -> Config:
-        return Config(
-            {
-                "ServerApp": {
-                    "jpserver_extensions": {"watchdog_lab": True},
-                    "authorizer_class": DenyWatchdogAuthorizer,
-                },
-                "WatchdogLab": {"home": str(watchdog_home)},
-            }
-        )
-
-    async def test_authenticated_user_is_refused_with_403(self, jp_fetch) -> None:
-        with pytest.raises(HTTPClientError) as refused:
-            await jp_fetch("watchdog-lab", "vault")
-        assert refused.value.code == 403
-        assert "watchdog_lab" in json.loads(refused.value.response.body)["message"]
-
-    async def test_other_server_routes_still_answer(self, jp_fetch) -> None:
-        response = await jp_fetch("api", "status")
-        assert response.code == 200

@@ -161,6 +161,10 @@ class TestWithAnAuthorizerThatDeniesWatchdogLab:
         assert refused.code == 403
         assert "watchdog_lab" in refused.json["message"]
 
+    async def test_other_server_routes_still_answer(self, jp_fetch) -> None:
+        response = await jp_fetch("api", "status")
+        assert response.code == 200
+
 
 # --- headers on every response -----------------------------------------------------------
 
