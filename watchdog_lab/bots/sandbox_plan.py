@@ -38,8 +38,17 @@ class SandboxPlan(NamedTuple):
     private_shm: bool = False
     # A /proc that lists only the kernel's own processes (only with a mount namespace).
     private_proc: bool = False
-    # Landlock: refuse TCP bind (connect stays open: bots talk to exchanges).
+    # Landlock: refuse TCP bind, except on ``bind_ports`` (a kernel on TCP transport binds
+    # its five channel ports, which the wrapper's caller knows before the launch).
     deny_tcp_bind: bool = True
+    bind_ports: tuple[int, ...] = ()
+    # Landlock (ABI >= 4): TCP connect only to these ports (exchanges speak HTTPS); ``None``
+    # leaves connect unrestricted. Keeps a bot off local kernels' and the server's ports.
+    connect_ports: tuple[int, ...] | None = None
+    # With a private mount view: every mount read-only except the ``write`` paths, so no
+    # ``chmod``/``chown``/``utime``/``setxattr`` reaches a shared inode (Landlock does not
+    # cover metadata).
+    read_only_mounts: bool = False
     # Resource limits under canonical names (see :mod:`.limits`), already resolved.
     rlimits: Mapping[str, int] = MappingProxyType({})
     # The bubblewrap executable, for the bubblewrap level.
@@ -53,6 +62,8 @@ class SandboxPlan(NamedTuple):
     @classmethod
     def from_json(cls, text: str) -> SandboxPlan:
         data: dict[str, Any] = json.loads(text)
-        for key in ("read", "execute", "write", "hide"):
+        for key in ("read", "execute", "write", "hide", "bind_ports"):
             data[key] = tuple(data.get(key, ()))
+        if data.get("connect_ports") is not None:
+            data["connect_ports"] = tuple(data["connect_ports"])
         return cls(**data)
