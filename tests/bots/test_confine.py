@@ -157,6 +157,34 @@ def test_the_plan_opens_nothing_of_the_home_but_the_bots_own_folders(tree: BotTr
     assert str(tree.runtime_dir.resolve()) in plan.write
 
 
+def test_a_bot_connects_only_to_its_configured_ports_and_binds_none(tree: BotTree) -> None:
+    level = Level("landlock", abi=7, private_mounts=True)
+    assert build_plan(tree.paths, _config(tree), tree.runtime_dir, level).connect_ports == (
+        443,
+        80,
+    )
+    config = _config(tree, connect_ports=[443, 8443])
+    for each in (level, Level("bubblewrap")):
+        plan = build_plan(tree.paths, config, tree.runtime_dir, each)
+        assert plan.connect_ports == (443, 8443)
+        assert plan.deny_tcp_bind and plan.bind_ports == ()
+        assert plan.read_only_mounts, "a private view is read-only but the bot's own folders"
+    with pytest.raises(ValueError, match="65535"):
+        _config(tree, connect_ports=[70000])
+
+
+def test_the_jupyter_runtime_folder_is_hidden_wherever_it_is(
+    tree: BotTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Interactive kernels' connection files and IPC sockets, the server's URL and token.
+    runtime = tmp_path / "jupyter-runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    level = Level("landlock", abi=7, private_mounts=True)
+    plan = build_plan(tree.paths, _config(tree), tree.runtime_dir, level)
+    assert str(runtime) in plan.hide
+
+
 def test_an_interpreter_whose_prefix_contains_the_home_is_refused(tmp_path: Path) -> None:
     paths = BotPaths(tmp_path / "h", "c" * 32)
     paths.create()
@@ -242,7 +270,7 @@ def test_bubblewrap_gives_the_same_map_in_its_own_view(tree: BotTree) -> None:
     assert (tree.paths.state / "bwrap.txt").read_text() == "ok"
     assert outcome["environ_of_parent"] in ("FileNotFoundError", "PermissionError")
     assert outcome["exec_venv_python"] == ["allowed", "7"]
-    assert outcome["parent_pid_variable"] == "allowed"  # unset: None
+    assert outcome["parent_pid_variable"] == ["allowed", "1"]  # ipykernel: no parent poller
     assert outcome["capabilities"] == ["allowed", "0000000000000000"]
 
 

@@ -44,13 +44,18 @@ def tree(tmp_path_factory: pytest.TempPathFactory, abi: int) -> Iterator[BotTree
 
 
 @pytest.fixture(scope="module")
-def plan(tree: BotTree, abi: int) -> SandboxPlan:
-    config = BotConfig(id=tree.paths.bot_id, name="A", kernel_name="k", rlimits={"nofile": 321})
+def plan(tree: BotTree, abi: int, tcp_server: tuple[int, list[bytes]]) -> SandboxPlan:
+    config = BotConfig(
+        id=tree.paths.bot_id,
+        name="A",
+        kernel_name="k",
+        rlimits={"nofile": 321},
+        connect_ports=[tcp_server[0]],
+    )
     return build_plan(tree.paths, config, tree.runtime_dir, Level("landlock", abi=abi))
 
 
-@pytest.fixture(scope="module")
-def tcp_server() -> Iterator[tuple[int, list[bytes]]]:
+def _serve() -> Iterator[tuple[int, list[bytes]]]:
     server = socket.create_server(("127.0.0.1", 0))
     received: list[bytes] = []
 
@@ -66,6 +71,18 @@ def tcp_server() -> Iterator[tuple[int, list[bytes]]]:
     threading.Thread(target=serve, daemon=True).start()
     yield server.getsockname()[1], received
     server.close()
+
+
+@pytest.fixture(scope="module")
+def tcp_server() -> Iterator[tuple[int, list[bytes]]]:
+    """Listens on a port the bot's configuration allows."""
+    yield from _serve()
+
+
+@pytest.fixture(scope="module")
+def other_tcp_server() -> Iterator[tuple[int, list[bytes]]]:
+    """Listens on a port the bot's configuration does not allow (as a local kernel does)."""
+    yield from _serve()
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +110,11 @@ def outcome(
     plan: SandboxPlan,
     tree: BotTree,
     tcp_server: tuple[int, list[bytes]],
+    other_tcp_server: tuple[int, list[bytes]],
     confined_sleeper: int,
 ) -> dict[str, object]:
     port, _ = tcp_server
+    other_port, _ = other_tcp_server
     venv_file = tree.paths.venv / "pyvenv.cfg"
     attempts = {
         "read_other_bot": f"open({str(tree.other_secret)!r}).read()",
@@ -116,6 +135,17 @@ def outcome(
         ),
         "exec_from_state": "subprocess.run(['./tool'], check=True)",
         "tcp_connect": f"socket.create_connection(('127.0.0.1', {port})).sendall(b'hello')",
+        "tcp_connect_other_port": (
+            f"socket.create_connection(('127.0.0.1', {other_port})).sendall(b'hello')"
+        ),
+        "mptcp_connect_other_port": (
+            f"socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262).connect(('127.0.0.1', "
+            f"{other_port}))"
+        ),
+        "io_uring_setup_errno": (
+            "(lambda libc: (libc.syscall(425, 1, None), __import__('ctypes').get_errno())[1])("
+            "__import__('ctypes').CDLL(None, use_errno=True))"
+        ),
         "tcp_bind": "socket.socket().bind(('127.0.0.1', 0))",
         "environ_of_unconfined_parent": f"open('/proc/{os.getpid()}/environ').read()",
         "environ_of_other_domain": f"open('/proc/{confined_sleeper}/environ').read()",
@@ -216,12 +246,31 @@ def test_nothing_written_by_the_bot_can_be_executed(outcome: dict[str, object]) 
     assert outcome["exec_from_state"] == "PermissionError"
 
 
-def test_tcp_connect_works_and_tcp_bind_is_denied(
-    outcome: dict[str, object], tcp_server: tuple[int, list[bytes]]
+def test_tcp_connect_works_to_allowed_ports_only_and_tcp_bind_is_denied(
+    outcome: dict[str, object],
+    tcp_server: tuple[int, list[bytes]],
+    other_tcp_server: tuple[int, list[bytes]],
+    abi: int,
 ) -> None:
     assert outcome["tcp_connect"] == "allowed"
     assert b"hello" in tcp_server[1]
     assert outcome["tcp_bind"] == "PermissionError"
+    if abi < 4:
+        pytest.skip("Landlock has no network rules before ABI 4")
+    assert outcome["tcp_connect_other_port"] == "PermissionError"
+    assert not other_tcp_server[1]
+
+
+def test_multipath_tcp_and_io_uring_give_no_way_around_the_port_rules(
+    outcome: dict[str, object], other_tcp_server: tuple[int, list[bytes]], abi: int
+) -> None:
+    if abi < 4:
+        pytest.skip("Landlock has no network rules before ABI 4")
+    # Landlock does not see MPTCP sockets, which fall back to TCP: the seccomp filter refuses
+    # them (EPROTONOSUPPORT), and io_uring, which creates sockets without socket(2) (ENOSYS).
+    assert outcome["mptcp_connect_other_port"] == "OSError"
+    assert outcome["io_uring_setup_errno"] == ["allowed", errno.ENOSYS]
+    assert not other_tcp_server[1]
 
 
 def test_environ_of_processes_outside_the_domain_is_unreadable(

@@ -60,6 +60,8 @@ def _mounts() -> list[str]:
 @pytest.fixture(scope="module")
 def outcome(plan: SandboxPlan, tree: BotTree, foreign_socket: Path) -> dict[str, object]:
     before = _mounts()
+    venv_file = tree.paths.venv / "pyvenv.cfg"
+    venv_mode = venv_file.stat().st_mode & 0o7777  # the same mode: harmless where allowed
     result = run_attempts(
         plan,
         tree,
@@ -81,6 +83,12 @@ def outcome(plan: SandboxPlan, tree: BotTree, foreign_socket: Path) -> dict[str,
             "processes": "sorted(int(p) for p in os.listdir('/proc') if p.isdigit())",
             "own_pid": "os.getpid()",
             "cmdline_of_outsider": f"open('/proc/{os.getpid()}/cmdline').read()",
+            "chmod_venv_file": f"os.chmod({str(venv_file)!r}, {venv_mode})",
+            "utime_system_file": "os.utime('/usr/bin/env')",
+            "chmod_dev_null": "os.chmod('/dev/null', 0o666)",
+            "write_dev_null": "open('/dev/null', 'w').write('x') and None",
+            "chmod_in_state": "open('mode.txt', 'w').close() or os.chmod('mode.txt', 0o600)",
+            "chmod_in_runtime_dir": f"os.chmod({str(tree.runtime_dir)!r}, 0o700)",
         },
     )
     assert _mounts() == before, "the kernel's mounts showed up in the host's mount table"
@@ -130,6 +138,17 @@ def test_the_private_proc_lists_only_the_kernels_own_processes(
     assert outcome["processes"] == ["allowed", [own[1]]]
     # Without it, a bot could read every command line (tokens passed as arguments included).
     assert outcome["cmdline_of_outsider"] == "FileNotFoundError"
+
+
+def test_metadata_changes_only_in_the_kernels_own_folders(outcome: dict[str, object]) -> None:
+    # Landlock does not govern chmod/utime; the view's mounts are read-only (EROFS) but these.
+    assert outcome["chmod_venv_file"] == "OSError"
+    assert outcome["utime_system_file"] in ("OSError", "PermissionError")
+    if os.geteuid() == 0:
+        assert outcome["chmod_dev_null"] == "OSError"
+    assert outcome["write_dev_null"] == "allowed", "devices stay usable on a read-only mount"
+    assert outcome["chmod_in_state"] == "allowed"
+    assert outcome["chmod_in_runtime_dir"] == "allowed"
 
 
 def test_outermost_keeps_parents_and_drops_what_they_contain() -> None:

@@ -5,7 +5,20 @@ root, so the view holds exactly the plan's paths: read-only binds for what may b
 executed, read-write binds for the bot's own folders, and fresh ``/proc``, ``/dev`` and
 ``/dev/shm``. A new PID namespace hides every other process (their ``/proc/<pid>/environ``
 included); ``--die-with-parent`` ties the kernel to its runner. ipykernel's parent poller
-would see bubblewrap's init as its parent and exit at once, so ``JPY_PARENT_PID`` is unset.
+would see bubblewrap's init as its parent and exit at once, so ``JPY_PARENT_PID`` is set to 1,
+which ipykernel reads as "no parent to poll" (unset, it would also print a console notice into
+the bot's log).
+
+Nothing bound from the host is writable but the bot's own folders: read-only binds keep
+``chmod``, ``chown``, ``utime`` and ``setxattr`` off the venv (whose files are inodes shared
+with every bot and the uv cache), the notebook and system files. The device nodes of ``--dev``
+are binds of the host's own, which bubblewrap cannot make read-only without making them
+unusable (its read-only binds are also ``nodev``); so where the wrapper runs as root (whose
+bot would own them) it first enters a mount namespace in which every host mount is read-only
+but the bot's writable folders (see :mod:`.mounts`), and bubblewrap's binds inherit that.
+
+bubblewrap cannot filter TCP ports; where Landlock has network rules (ABI >= 4) the wrapper
+puts bubblewrap itself in a network-only Landlock domain (see :mod:`.launch`).
 
 bubblewrap stays in between as the process the runner started, and forwards no signal. So
 the kernel is kept in bubblewrap's process group (no ``--new-session``: the kernel has no
@@ -48,8 +61,9 @@ def bwrap_argv(plan: SandboxPlan, cwd: str) -> list[str]:
         "/dev",
         "--tmpfs",
         SHM,
-        "--unsetenv",
+        "--setenv",
         "JPY_PARENT_PID",
+        "1",
     ]
     binds: list[tuple[str, str]] = []
     for option, paths in (

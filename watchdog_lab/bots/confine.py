@@ -18,10 +18,20 @@ also holds what a root-run bot must not read (``shadow``, host and TLS private k
 With Landlock, where mount namespaces work, the kernel also gets a private view in which the
 temp folders, ``/run`` and the homes are empty (:mod:`.mounts` says why Landlock alone leaves
 Unix sockets reachable), and, where a procfs may be mounted, a ``/proc`` that lists only its
-own processes. TCP connect stays open (bots talk to exchanges); TCP bind is refused, which
-only costs ipykernel the capture of output from forked child processes. The level actually
-used is what :func:`describe_level` reports and what the user sees; it is never lowered
-silently.
+own processes; and every mount in that view is read-only except the bot's ``state/``,
+``tmp/``, socket folder and private ``/dev/shm`` (Landlock does not cover ``chmod``,
+``chown``, ``utime`` or ``setxattr``, and the venv's files are inodes shared with every bot).
+
+Network (Landlock ABI >= 4, at both levels): TCP connect only to the ports of the bot's
+``connect_ports`` (default 443 and 80: exchanges speak HTTPS; the ``bot_connect_ports``
+setting adds more), on any address. Interactive kernels' channels and the Jupyter server
+listen on other ports of 127.0.0.1, so they are out of every bot's reach (their Unix sockets
+and the Jupyter runtime folder are hidden by the private view, or absent at the bubblewrap
+level). TCP bind is refused, which only costs ipykernel the capture of output from forked
+child processes. ``/proc/net`` still lists the machine's sockets: a private ``/proc`` cannot
+hide the per-process ``net`` entries, and a listing is harmless once connect is refused.
+The level actually used is what :func:`describe_level` reports and what the user sees; it is
+never lowered silently.
 """
 
 from __future__ import annotations
@@ -266,12 +276,22 @@ def _etc_paths() -> list[str]:
     return paths
 
 
+def _jupyter_runtime_dir() -> str:
+    """Where interactive kernels' connection files (and IPC sockets) and the server's
+    ``jpserver-*.json`` (its URL and token) live; usually beneath a folder hidden anyway,
+    unless ``JUPYTER_RUNTIME_DIR`` moves it."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    return jupyter_runtime_dir()
+
+
 def _hidden_folders(paths: BotPaths, runtime_dir: Path) -> tuple[str, ...]:
     """Folders to empty in the private view: shared temp and runtime folders, the user's and
     WatchDog Lab's homes. A folder is left alone when a path the kernel is given (its working
     folder, ``HOME``, ``TMPDIR``, sockets, interpreter) reaches through a symlink beneath it:
     the view mounts back real paths, not the links that lead to them."""
     candidates = [*_SHARED_FOLDERS, tempfile.gettempdir(), str(runtime_dir.parent)]
+    candidates.append(_jupyter_runtime_dir())
     candidates += [str(Path.home()), str(paths.home), _real(paths.home)]
     given = [paths.venv_python.parent, paths.notebooks, paths.run_dir, paths.state, paths.tmp]
     given.append(runtime_dir)
@@ -315,6 +335,7 @@ def build_plan(paths: BotPaths, config: BotConfig, runtime_dir: Path, level: Lev
     read = [*SYSTEM_READ, *_etc_paths(), *_as_named_and_real(paths.notebooks, paths.run_dir)]
     write = [*SYSTEM_WRITE, *_as_named_and_real(paths.state, paths.tmp, runtime_dir)]
     _refuse_exposure(paths, [*execute, *read])
+    connect_ports = tuple(config.connect_ports)
     if level.kind == "bubblewrap":
         support = sandbox.detect()
         return SandboxPlan(
@@ -322,6 +343,8 @@ def build_plan(paths: BotPaths, config: BotConfig, runtime_dir: Path, level: Lev
             read=tuple(read),
             execute=tuple(execute),
             write=tuple(write),
+            connect_ports=connect_ports,
+            read_only_mounts=True,
             rlimits=rlimits,
             bwrap=support.bubblewrap,
         )
@@ -336,6 +359,8 @@ def build_plan(paths: BotPaths, config: BotConfig, runtime_dir: Path, level: Lev
         hide=hide,
         private_shm=bool(hide),
         private_proc=bool(hide) and level.private_proc,
+        connect_ports=connect_ports,
+        read_only_mounts=bool(hide),
         rlimits=rlimits,
     )
 

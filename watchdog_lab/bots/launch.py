@@ -6,25 +6,44 @@ Confining in the process that then ``execve``s the kernel (rather than in a pre-
 the runner) keeps the runner's own process, which holds the bot's secrets, unconfined and
 single-purpose, and makes the kernel the very process the runner started and signals.
 
-Order matters: resource limits; no_new_privs; the private mount view (needs capabilities);
-the Landlock ruleset, built in that view so its rules name what the kernel will see; every
-capability dropped; the Landlock domain entered; exec. If any step fails the kernel is not
-started at all: a bot never runs less confined than it was told it is.
+Order matters: resource limits; no_new_privs; the private mount view (needs capabilities),
+made read-only but for the kernel's writable folders when the plan says so (see
+:mod:`.mounts`: Landlock does not cover ``chmod`` and friends); the Landlock ruleset, built in
+that view so its rules name what the kernel will see; every capability dropped; the Landlock
+domain entered; exec. If any step fails the kernel is not started at all: a bot never runs less
+confined than it was told it is.
+
+TCP (Landlock ABI >= 4): with ``deny_tcp_bind`` the kernel may bind only the plan's
+``bind_ports``; with ``connect_ports`` it may connect only to those ports, on any address.
+Interactive kernels and the Jupyter server listen on 127.0.0.1: a bot that could connect there
+could subscribe to another kernel's IOPub channel (everything it prints) or drive the server
+with a token it read. Landlock's network rules cover TCP only (not UDP, not Unix sockets:
+those are hidden by the private view, abstract ones scoped from ABI 6), and not Multipath
+TCP, which falls back to plain TCP: wherever TCP is restricted, a seccomp filter (see
+:mod:`.seccomp`) refuses MPTCP sockets and io_uring. On an older ABI the port rules cannot be
+enforced, and are not.
+
+At the bubblewrap level the wrapper cannot use a full Landlock domain (bubblewrap must still
+mount), but where the ABI has network rules it enters a domain that handles only TCP (and, from
+ABI 6, the IPC scopes) before exec'ing bubblewrap: a domain handling no filesystem right leaves
+mounting alone, and is inherited by bubblewrap and the kernel.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import stat
 import sys
 from collections.abc import Sequence
 
 from .landlock import AccessFs, AccessNet, Ruleset, fs_rights, net_rights, scopes
 from .landlock import abi_version as landlock_abi
 from .limits import apply_limits
-from .mounts import enter_private_view, mount_private_proc
+from .mounts import enter_private_view, enter_read_only_view, mount_private_proc
 from .privileges import drop_capabilities, set_no_new_privs
 from .sandbox_plan import SandboxPlan
+from .seccomp import deny_untracked_sockets
 
 __all__ = ["EXIT_NOT_CONFINED", "PROBE_VIEW_ONLY", "confine", "main"]
 
@@ -45,22 +64,62 @@ WRITE = (
     | AccessFs.MAKE_SOCK
     | AccessFs.MAKE_FIFO
     | AccessFs.MAKE_SYM
+    # ioctl on a writable device (ABI 5): a pseudo-terminal (IPython's ``!cmd``) needs it.
+    | AccessFs.IOCTL_DEV
     | AccessFs.REFER
 )
 
 
+def _handled_net(plan: SandboxPlan, abi: int) -> AccessNet:
+    handled = AccessNet(0)
+    if plan.deny_tcp_bind:
+        handled |= AccessNet.BIND_TCP
+    if plan.connect_ports is not None:
+        handled |= AccessNet.CONNECT_TCP
+    return handled & net_rights(abi)
+
+
+def _allow_ports(ruleset: Ruleset, plan: SandboxPlan) -> None:
+    if plan.deny_tcp_bind:
+        for port in plan.bind_ports:
+            ruleset.allow_port(port, AccessNet.BIND_TCP)
+    for port in plan.connect_ports or ():
+        ruleset.allow_port(port, AccessNet.CONNECT_TCP)
+
+
 def _landlock_ruleset(plan: SandboxPlan) -> Ruleset:
     abi = landlock_abi()
-    handled_net = net_rights(abi) & AccessNet.BIND_TCP if plan.deny_tcp_bind else AccessNet(0)
-    ruleset = Ruleset(abi, fs_rights(abi), handled_net, scopes(abi))
+    ruleset = Ruleset(abi, fs_rights(abi), _handled_net(plan, abi), scopes(abi))
     try:
         for paths, access in ((plan.read, READ), (plan.execute, EXECUTE), (plan.write, WRITE)):
             for path in paths:
                 ruleset.allow_path(path, access)
+        _allow_ports(ruleset, plan)
     except BaseException:
         ruleset.close()
         raise
     return ruleset
+
+
+def _restrict_network_for_bubblewrap(plan: SandboxPlan) -> None:
+    """Enter a Landlock domain that handles TCP only (and the IPC scopes), where the kernel
+    has network rules. Root restricts itself with CAP_SYS_ADMIN; anyone else needs
+    no_new_privs, which a set-uid bubblewrap cannot run under: there the rules are left out."""
+    try:
+        abi = landlock_abi()
+    except OSError:
+        return
+    handled = _handled_net(plan, abi)
+    if not handled:
+        return
+    if os.geteuid() != 0:
+        if plan.bwrap and os.stat(plan.bwrap).st_mode & stat.S_ISUID:
+            return
+        set_no_new_privs()
+    with Ruleset(abi, AccessFs(0), handled, scopes(abi)) as ruleset:
+        _allow_ports(ruleset, plan)
+        deny_untracked_sockets()
+        ruleset.restrict_self()
 
 
 def _kept_paths(plan: SandboxPlan) -> list[str]:
@@ -79,7 +138,11 @@ def confine(plan: SandboxPlan, command: Sequence[str]) -> list[str]:
         # SIGINT survives exec: bubblewrap then outlives an interrupt meant for the kernel,
         # which installs its own handler.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        return [*bwrap_argv(plan, os.getcwd()), *command]
+        argv = [*bwrap_argv(plan, os.getcwd()), *command]
+        if plan.read_only_mounts:
+            enter_read_only_view([os.path.realpath(p) for p in plan.write])
+        _restrict_network_for_bubblewrap(plan)
+        return argv
     set_no_new_privs()
     if plan.level == "none":
         return list(command)
@@ -91,9 +154,13 @@ def confine(plan: SandboxPlan, command: Sequence[str]) -> list[str]:
             _kept_paths(plan),
             private_shm=plan.private_shm,
             private_proc=plan.private_proc,
+            read_only=plan.read_only_mounts,
+            writable=[os.path.realpath(p) for p in plan.write],
         )
     ruleset = _landlock_ruleset(plan)
     drop_capabilities()
+    if ruleset.handled_net:
+        deny_untracked_sockets()
     ruleset.restrict_self()
     return list(command)
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# Exchanges speak HTTPS (and some redirect from HTTP): the TCP ports a bot may connect to.
+DEFAULT_CONNECT_PORTS = (443, 80)
 
 
 class _Strict(BaseModel):
@@ -56,6 +60,11 @@ class BotConfig(_Strict):
     sandbox: str = "best"
     rlimits: dict[str, int] = Field(default_factory=dict)
     cell_timeout: float | None = None
+    # TCP ports the kernel may connect to (Landlock ABI >= 4); others, such as local kernels'
+    # and the Jupyter server's, are refused.
+    connect_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=lambda: list(DEFAULT_CONNECT_PORTS)
+    )
 
 
 class PromoteBot(_Strict):

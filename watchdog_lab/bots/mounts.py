@@ -19,16 +19,36 @@ The namespace is entered in-process (``unshare``), not by starting another progr
 stays the process the runner started and signals, and no init process sits in between. Root uses
 CAP_SYS_ADMIN directly; anyone else first enters a user namespace mapping only their own ids.
 Mount propagation is made private before anything is mounted, so nothing leaks to the host.
+
+Landlock does not govern file metadata either: ``chmod``, ``chown``, ``utime`` and ``setxattr``
+need only ownership, and a bot's venv files are hardlinks shared with every other bot and the
+uv cache (a bot that ran ``chmod 000`` on ``ipykernel/__init__.py`` crash-looped every bot), and
+a bot run as root owns every system file (it could make one set-uid). So, with
+``read_only``, every mount of the view is finally made read-only, recursively, except the
+directories the kernel may write (its ``state/``, ``tmp/``, socket folder and private
+``/dev/shm``), each first bound onto itself so that it is a mount of its own. Device nodes stay
+usable (writing to ``/dev/null`` is no write to its filesystem) and keep their metadata: the
+host's ``/dev/null`` is not made writable again. Once the kernel has dropped its capabilities
+it cannot remount, and a user namespace it might create copies these mounts locked read-only.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import stat
 from collections.abc import Sequence
 
-__all__ = ["SHM", "enter_private_view", "is_within", "mount_private_proc", "outermost"]
+__all__ = [
+    "SHM",
+    "enter_private_view",
+    "enter_read_only_view",
+    "is_within",
+    "make_read_only_except",
+    "mount_private_proc",
+    "outermost",
+]
 
 SHM = "/dev/shm"  # noqa: S108 - the shared-memory mount point, replaced, never written
 
@@ -44,6 +64,11 @@ _MS_REC = 16384
 _MS_PRIVATE = 1 << 18
 _O_PATH = getattr(os, "O_PATH", 0o10000000)
 _CAP_SYS_ADMIN = 21
+# mount_setattr(2): the same number on every architecture of the unified syscall table.
+_SYS_MOUNT_SETATTR = {"x86_64": 442, "amd64": 442, "aarch64": 442, "arm64": 442}
+_AT_FDCWD = -100
+_AT_RECURSIVE = 0x8000
+_MOUNT_ATTR_RDONLY = 0x00000001
 _SHM_SIZE = "64m"
 
 
@@ -102,6 +127,74 @@ def _mount(
     )
 
 
+class _MountAttr(ctypes.Structure):
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
+
+
+def _mount_setattr(libc: ctypes.CDLL, path: str, flags: int, attr_set: int, attr_clr: int) -> None:
+    machine = os.uname().machine.lower()
+    number = _SYS_MOUNT_SETATTR.get(machine)
+    if number is None:
+        raise OSError(errno.ENOSYS, f"mount_setattr: architecture {machine} not supported")
+    attr = _MountAttr(attr_set, attr_clr, 0, 0)
+    libc.syscall.restype = ctypes.c_long
+    result = libc.syscall(
+        ctypes.c_long(number),
+        ctypes.c_int(_AT_FDCWD),
+        ctypes.c_char_p(path.encode()),
+        ctypes.c_uint(flags),
+        ctypes.byref(attr),
+        ctypes.c_size_t(ctypes.sizeof(attr)),
+    )
+    _check(int(result), f"mount_setattr({path})")
+
+
+def _has_mount_setattr() -> bool:
+    try:
+        _mount_setattr(_libc(), "", 0, 0, 0)  # an empty path: EINVAL/ENOENT where it exists
+    except OSError as exc:
+        return exc.errno != errno.ENOSYS
+    return True
+
+
+def make_read_only_except(writable: Sequence[str]) -> None:
+    """Make every mount of this process's (private) mount namespace read-only, except the
+    directories of ``writable`` (absolute, resolved; missing ones and non-directories are
+    skipped), which are each bound onto themselves first and stay writable. Kernel 5.12 or
+    later. The working directory must be re-entered by path afterwards: it may now lie on a
+    mount beneath the new one."""
+    libc = _libc()
+    folders = [p for p in dict.fromkeys(writable) if os.path.isdir(p) and not os.path.islink(p)]
+    for folder in folders:
+        _mount(libc, folder, folder, None, _MS_BIND | _MS_REC)
+    _mount_setattr(libc, "/", _AT_RECURSIVE, _MOUNT_ATTR_RDONLY, 0)
+    for folder in folders:
+        _mount_setattr(libc, folder, 0, 0, _MOUNT_ATTR_RDONLY)
+
+
+def enter_read_only_view(writable: Sequence[str]) -> bool:
+    """Where this process holds CAP_SYS_ADMIN, move it into its own mount namespace in which
+    every mount is read-only but the directories of ``writable``, and return True; else change
+    nothing and return False. For the bubblewrap level run as root: bubblewrap's binds of host
+    paths (its device nodes among them) keep the read-only flag of their source. A kernel
+    before 5.12 (no ``mount_setattr``; Landlock needs 5.13, so only this level meets one) is
+    left alone too: bubblewrap's own read-only binds still cover all but its device nodes."""
+    if not _has_sys_admin() or not _has_mount_setattr():
+        return False
+    libc = _libc()
+    cwd = os.getcwd()
+    _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
+    make_read_only_except(writable)
+    os.chdir(cwd)
+    return True
+
+
 def _has_sys_admin() -> bool:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
@@ -139,11 +232,14 @@ def enter_private_view(
     *,
     private_shm: bool = False,
     private_proc: bool = False,
+    read_only: bool = False,
+    writable: Sequence[str] = (),
 ) -> None:
     """Move this (single-threaded) process into its own mount namespace where each folder of
     ``hide`` is an empty read-only tmpfs, each path of ``keep`` that lies beneath one is bind
-    mounted back in place, (with ``private_shm``) ``/dev/shm`` is a fresh writable tmpfs, and
-    (with ``private_proc``) ``/proc`` shows only traceable processes.
+    mounted back in place, (with ``private_shm``) ``/dev/shm`` is a fresh writable tmpfs,
+    (with ``private_proc``) ``/proc`` shows only traceable processes, and (with
+    ``read_only``) every mount is read-only but the directories of ``writable``.
 
     Paths must be absolute and resolved. The working directory is re-entered by path at the
     end, so it must be one of the kept paths (or outside every hidden folder).
@@ -179,6 +275,8 @@ def enter_private_view(
             _mount(libc, "tmpfs", SHM, "tmpfs", flags, f"mode=1777,size={_SHM_SIZE}")
         if private_proc:
             mount_private_proc()
+        if read_only:
+            make_read_only_except(writable)
     finally:
         for _, fd, _ in sources:
             os.close(fd)
