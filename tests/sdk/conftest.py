@@ -1,6 +1,12 @@
-"""Fixtures for the SDK tests: a connection whose every field value is easy to spot in text."""
+"""Fixtures for the SDK tests: a connection whose every field value is easy to spot in text, and
+a hand-over pipe like the one a bot's runner gives its kernel."""
 
 from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -50,3 +56,46 @@ def assert_masked(text: str) -> None:
 @pytest.fixture
 def conn() -> Connection:
     return make_connection()
+
+
+@contextlib.contextmanager
+def handed_over(payload: str | bytes) -> Iterator[int]:
+    """A pipe carrying ``payload`` the way a bot's runner hands connections over.
+
+    Yields the read end (inheritable, for ``pass_fds``); a thread writes the payload (it may
+    exceed a pipe's buffer) and closes the write end. On exit the read end is closed unless
+    the reader already closed it (checked by inode: the number may have been reused since).
+    """
+    data = payload.encode("ascii") if isinstance(payload, str) else payload
+    read_end, write_end = os.pipe()
+    os.set_inheritable(read_end, True)
+    inode = os.fstat(read_end).st_ino
+
+    def write() -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write_end, view) :]
+        except BrokenPipeError:
+            pass
+        finally:
+            os.close(write_end)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        yield read_end
+    finally:
+        with contextlib.suppress(OSError):
+            if os.fstat(read_end).st_ino == inode:
+                os.close(read_end)
+        writer.join(5)
+        assert not writer.is_alive(), "the writer of a hand-over pipe hung"
+
+
+def is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True

@@ -10,10 +10,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(
+    code: str, env: dict[str, str], pass_fds: tuple[int, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", code],
         env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), **env},
+        pass_fds=pass_fds,
         capture_output=True,
         text=True,
         timeout=60,
@@ -47,7 +50,9 @@ def test_inside_a_bot_wd_bot_and_wd_state_use_the_bot_folders(tmp_path: Path) ->
 
 def test_wd_log_replaces_held_secret_values(tmp_path: Path) -> None:
     from watchdog_lab.sdk import Connection
-    from watchdog_lab.sdk.injection import ENV_VAR, encode_connections
+    from watchdog_lab.sdk.injection import FD_ENV_VAR, encode_connections
+
+    from .conftest import handed_over
 
     secret = "tok-9f8e7d6c5b4a3210"
     token = encode_connections([Connection("Ex", "generic", {"token": secret}, {})])
@@ -55,7 +60,8 @@ def test_wd_log_replaces_held_secret_values(tmp_path: Path) -> None:
         "import watchdog_lab as wd\nc = wd.connection('Ex')\n"
         "wd.log.info('using %s and %s', c.token, c)\nwd.log.warning(f'raw {c.token}')"
     )
-    result = _run(code, {ENV_VAR: token})
+    with handed_over(token) as fd:
+        result = _run(code, {FD_ENV_VAR: str(fd)}, (fd,))
     assert secret not in result.stderr
     assert result.stderr.count("[REDACTED:Ex.token]") == 2
     assert "Connection(name='Ex'" in result.stderr

@@ -143,8 +143,8 @@ def _default_sources_in_a_fresh_process(extra_env: dict[str, str]) -> list[str]:
 
 def test_the_default_registry_asks_the_broker_when_the_kernel_has_one() -> None:
     with_broker = {BROKER_URL_VAR: "http://127.0.0.1:9/b", KERNEL_TOKEN_VAR: TOKEN}
-    assert _default_sources_in_a_fresh_process(with_broker) == ["EnvSource", "BrokerSource"]
-    assert _default_sources_in_a_fresh_process({}) == ["EnvSource"]
+    assert _default_sources_in_a_fresh_process(with_broker) == ["PipeSource", "BrokerSource"]
+    assert _default_sources_in_a_fresh_process({}) == ["PipeSource"]
 
 
 # --- lookups ----------------------------------------------------------------------------------

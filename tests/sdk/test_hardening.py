@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 from watchdog_lab.sdk import Connection
-from watchdog_lab.sdk.injection import ENV_VAR, encode_connections
+from watchdog_lab.sdk.injection import FD_ENV_VAR, encode_connections
+
+from .conftest import handed_over
 
 PROBE = (
     "import ctypes, watchdog_lab.sdk as s\n"
@@ -16,10 +18,11 @@ PROBE = (
 )
 
 
-def _dumpable(env: dict[str, str]) -> str:
+def _dumpable(env: dict[str, str], pass_fds: tuple[int, ...] = ()) -> str:
     return subprocess.run(
         [sys.executable, "-c", PROBE],
         env={"PATH": os.environ["PATH"], **env},
+        pass_fds=pass_fds,
         capture_output=True,
         text=True,
         timeout=60,
@@ -29,7 +32,8 @@ def _dumpable(env: dict[str, str]) -> str:
 
 def test_a_process_with_injected_connections_is_made_non_dumpable() -> None:
     token = encode_connections([Connection("Ex", "generic", {"t": "x" * 20}, {})])
-    assert _dumpable({ENV_VAR: token}) == "0"
+    with handed_over(token) as fd:
+        assert _dumpable({FD_ENV_VAR: str(fd)}, (fd,)) == "0"
 
 
 def test_a_process_without_injected_connections_is_left_alone() -> None:

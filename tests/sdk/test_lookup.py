@@ -1,4 +1,4 @@
-"""wd.connection(): case-insensitive lookup across sources, and the real injected environment."""
+"""wd.connection(): case-insensitive lookup across sources, and a real hand-over pipe."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 import watchdog_lab
-from watchdog_lab.sdk import Connection, ConnectionNotAvailable, EnvSource, Registry
-from watchdog_lab.sdk.injection import ENV_VAR, encode_connections
+from watchdog_lab.sdk import Connection, ConnectionNotAvailable, PipeSource, Registry
+from watchdog_lab.sdk.injection import FD_ENV_VAR, encode_connections
 
-from .conftest import KEY_ID, PEM, TOKEN, make_connection
+from .conftest import KEY_ID, PEM, TOKEN, handed_over, make_connection
 
 REPO_ROOT = Path(watchdog_lab.__file__).resolve().parents[1]
 
@@ -106,28 +106,28 @@ def test_preload_reaches_every_source() -> None:
     assert all(source.preloaded for source in sources)
 
 
-def test_an_env_source_in_a_registry_is_consumed_on_first_lookup() -> None:
-    environ = {ENV_VAR: encode_connections([make_connection()])}
-    registry = Registry([EnvSource(environ)])
-    assert registry.connection("KALSHI").api_key_id == KEY_ID
-    assert environ == {}
+def test_a_pipe_source_in_a_registry_is_consumed_on_first_lookup() -> None:
+    with handed_over(encode_connections([make_connection()])) as fd:
+        environ = {FD_ENV_VAR: str(fd)}
+        registry = Registry([PipeSource(environ)])
+        assert registry.connection("KALSHI").api_key_id == KEY_ID
+        assert environ == {}
 
 
-# --- the real process environment, through subprocesses -----------------------------------
+# --- a real process with an inherited hand-over pipe, as a bot kernel gets it --------------
 
 
 def run_child(code: str, payload: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
+    env = {k: v for k, v in os.environ.items() if k != FD_ENV_VAR}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    if payload is not None:
-        env[ENV_VAR] = payload
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    command = [sys.executable, "-c", textwrap.dedent(code)]
+    if payload is None:
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    with handed_over(payload + "\n") as fd:
+        env[FD_ENV_VAR] = str(fd)
+        return subprocess.run(
+            command, env=env, pass_fds=(fd,), capture_output=True, text=True, timeout=60
+        )
 
 
 def injected_payload() -> str:
@@ -140,16 +140,25 @@ def test_a_bot_process_finds_its_connection_and_no_child_inherits_the_variable()
         import json, os, subprocess, sys
         import watchdog_lab as wd
 
-        before = {ENV_VAR!r} in os.environ
+        fd = int(os.environ[{FD_ENV_VAR!r}])
+        before = {FD_ENV_VAR!r} in os.environ
         conn = wd.connection("kalshi")
-        probe = "import os; print(os.environ.get({ENV_VAR!r}, 'absent'))"
+        try:
+            os.fstat(fd)
+            fd_after = "open"
+        except OSError:
+            fd_after = "closed"
+        environ = open("/proc/self/environ", "rb").read()
+        probe = "import os; print(os.environ.get({FD_ENV_VAR!r}, 'absent'))"
         grandchild = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
         shell = subprocess.run(
-            ["sh", "-c", "echo ${{{ENV_VAR}:-absent}}"], capture_output=True, text=True
+            ["sh", "-c", "echo ${{{FD_ENV_VAR}:-absent}}"], capture_output=True, text=True
         )
         print(json.dumps({{
             "before": before,
-            "after": {ENV_VAR!r} in os.environ,
+            "after": {FD_ENV_VAR!r} in os.environ,
+            "fd_after": fd_after,
+            "secret_in_environ": {KEY_ID!r}.encode() in environ or b"eyJ2Ijo" in environ,
             "name": conn.name,
             "key_id": conn.api_key_id,
             "again_same": wd.connection("KALSHI") is conn,
@@ -165,6 +174,8 @@ def test_a_bot_process_finds_its_connection_and_no_child_inherits_the_variable()
     assert report == {
         "before": True,
         "after": False,
+        "fd_after": "closed",
+        "secret_in_environ": False,
         "name": "Kalshi",
         "key_id": KEY_ID,
         "again_same": True,
@@ -213,13 +224,13 @@ def test_a_malformed_injection_fails_clearly_and_is_still_removed() -> None:
         try:
             wd.connection("Kalshi")
         finally:
-            print("after", {ENV_VAR!r} in os.environ)
+            print("after", {FD_ENV_VAR!r} in os.environ)
         """,
         payload,
     )
     assert result.returncode == 1
     assert "after False" in result.stdout
-    assert "InjectionError" in result.stderr and ENV_VAR in result.stderr
+    assert "InjectionError" in result.stderr and "hand-over" in result.stderr
     assert payload[:40] not in result.stderr
 
 
@@ -228,9 +239,9 @@ def test_preload_removes_the_variable_before_any_lookup() -> None:
         f"""
         import os
         import watchdog_lab.sdk as sdk
-        before = {ENV_VAR!r} in os.environ
+        before = {FD_ENV_VAR!r} in os.environ
         sdk.preload()
-        print(before, {ENV_VAR!r} in os.environ)
+        print(before, {FD_ENV_VAR!r} in os.environ)
         """,
         injected_payload(),
     )

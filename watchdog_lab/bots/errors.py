@@ -44,3 +44,12 @@ class SandboxUnavailable(BotError):
 
 class InvalidLimit(BotError):
     """A configured resource limit the sandbox cannot honour as written."""
+
+
+class BotSealBroken(BotError):
+    """A bot's sealed files changed outside WatchDog Lab, or it has no seal to check: it gets
+    no connection. The message names the bot and what changed, never a file's contents."""
+
+
+class NotebookChanged(BotSealBroken):
+    """The notebook a runner was started with changed on disk after its seal was checked."""

@@ -6,6 +6,7 @@ read its venv and notebook, and see nothing of other bots or the vault.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -113,3 +114,19 @@ def write_json_atomic(path: Path, data: object) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def socket_root() -> Path:
+    """The one folder (0700, in the system temp folder) under which every bot runner makes its
+    kernels' IPC socket folders. Unix socket paths must stay short, so not the bot's own deep
+    folder; and one fixed parent, rather than loose ``/tmp/wdl-*`` folders, is what the
+    interactive kernels' sandbox hides: a bot's raw channels are out of their reach too."""
+    root = Path(tempfile.gettempdir()) / f"watchdog-lab-bots-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        root.mkdir(mode=0o700)
+    info = root.lstat()
+    if root.is_symlink() or not root.is_dir() or info.st_uid != os.getuid():
+        raise OSError(f"{root} is not a folder of this user; remove it and start the bot again")
+    if info.st_mode & 0o777 != 0o700:
+        root.chmod(0o700)
+    return root

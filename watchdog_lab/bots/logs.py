@@ -1,6 +1,8 @@
 """A bot's log: redacted, sequenced JSON lines in ``logs/bot.jsonl``.
 
-Only the runner writes (one writer per file, so sequence numbers are simply counted); every
+Only the runner writes (one writer per file, so sequence numbers are simply counted, under a
+lock: the notebook's messages and the drains of the kernel's descriptors arrive on different
+threads); every
 reader — the CLI, the server's stream — reads the file. Each record is one ``write()`` of one
 complete line on an ``O_APPEND`` descriptor, so a killed runner leaves at most a torn last line,
 which readers skip and the next writer repairs.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +31,7 @@ class LogWriter:
         self.path = path
         self.redactor = redactor
         self.seq = last_seq(path)
+        self._lock = threading.Lock()
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         if path.stat().st_size and not _ends_with_newline(path):
             os.write(self._fd, b"\n")  # seal a torn line left by a killed writer
@@ -35,19 +39,26 @@ class LogWriter:
     def write(
         self, stream: str, text: str, *, cell: int | None = None, run: int | None = None
     ) -> LogRecord:
+        """Append one record; after :meth:`close` nothing is written (a late drain thread of a
+        process the bot left behind must not write into a descriptor number reused since)."""
         clean = self.redactor.redact(text)
         if len(clean) > MAX_TEXT:
             clean = clean[:MAX_TEXT] + TRUNCATED
-        self.seq += 1
-        record = LogRecord(
-            seq=self.seq, ts=time.time(), stream=stream, text=clean, cell=cell, run=run
-        )
-        line = record.model_dump_json(exclude_none=True) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
+        with self._lock:
+            self.seq += 1
+            record = LogRecord(
+                seq=self.seq, ts=time.time(), stream=stream, text=clean, cell=cell, run=run
+            )
+            if self._fd >= 0:
+                line = record.model_dump_json(exclude_none=True) + "\n"
+                os.write(self._fd, line.encode("utf-8"))
         return record
 
     def close(self) -> None:
-        os.close(self._fd)
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 def _ends_with_newline(path: Path) -> bool:

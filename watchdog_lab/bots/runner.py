@@ -6,9 +6,11 @@ and live only in this process's memory from then on: a crashed kernel is restart
 while the vault is locked or the Jupyter server is down.
 
 Each execution starts a fresh bot kernel (the bot's own venv, IPC transport, the sandbox
-prefix in front of its command) whose environment holds exactly the granted connections and
-the bot's id and folders. Every output is streamed, redacted, to ``logs/bot.jsonl`` as it
-arrives, and the executed notebook is kept in ``runs/`` with its outputs redacted.
+prefix in front of its command). Its environment holds the bot's id and folders and no secret:
+the granted connections reach it on a fresh inherited pipe (:class:`ConnectionHandOver`) that
+the SDK reads once at kernel start. Every output is streamed, redacted, to ``logs/bot.jsonl``
+as it arrives, the kernel's descriptors 1 and 2 included (:mod:`.runner_output`), and the
+executed notebook is kept in ``runs/`` with its outputs redacted.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import argparse
 import asyncio
 import collections
 import faulthandler
+import hashlib
+import hmac
 import logging
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -41,12 +46,13 @@ from ..paths import home_dir
 from ..redact import RedactingStream, Redactor, install_log_redaction
 from ..sdk import Connection
 from ..sdk.hardening import make_undumpable
-from ..sdk.injection import ENV_VAR, decode_connections, encode_connections
+from ..sdk.injection import FD_ENV_VAR, decode_connections, encode_connections
 from .confine import describe_level, launcher_prefix, sandbox_notice
-from .errors import BotError
-from .layout import BotPaths
-from .logs import LogWriter
+from .errors import BotError, NotebookChanged
+from .layout import BotPaths, socket_root
+from .logs import MAX_TEXT, LogWriter
 from .models import BotConfig, BotMode, BotState, BotStatus, ErrorRecord
+from .runner_output import KernelOutput, capture_own_output
 from .status import process_start_time, read_status, self_identity, write_status
 
 HEARTBEAT_SECONDS = 2.0
@@ -54,6 +60,7 @@ KERNEL_POLL_SECONDS = 0.1
 INTERRUPT_GRACE_SECONDS = 3.0
 TERMINATE_GRACE_SECONDS = 2.0
 KEEP_RUNS = 50
+HANDOVER_CHUNK = 64 * 1024
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 log = logging.getLogger("watchdog_lab.runner")
@@ -69,15 +76,79 @@ class BotKernelManager(AsyncKernelManager):
 
     launcher_prefix: list[str] = []
     on_launch: Any = None
+    after_launch: Any = None
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return [*self.launcher_prefix, *super().format_kernel_cmd(extra_arguments)]
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            if self.after_launch is not None:  # the kernel holds its ends of the pipes now
+                self.after_launch()
         process = getattr(self.provisioner, "process", None)
         if self.on_launch is not None and process is not None:
             self.on_launch(process.pid)
+
+
+class ConnectionHandOver:
+    """The pipe on which one kernel receives the granted connections, never its environment.
+
+    The read end is inherited by the kernel (``pass_fds``; it stays open across the exec
+    wrapper and bubblewrap, which both keep inherited descriptors), and only its number goes
+    in the kernel's environment (``WATCHDOG_LAB_CONNECTIONS_FD``). A thread writes the payload
+    (it may exceed the 64 KiB a pipe buffers) and closes the write end, so the kernel's read
+    ends. The write end is non-blocking and watched with a timeout: a kernel that dies before
+    reading makes the write fail (the runner closed its copy of the read end at launch), and
+    one that neither reads nor dies is given up on at :meth:`close`; the runner never hangs.
+    """
+
+    def __init__(self, payload: bytes) -> None:
+        self.read_fd, self._write_fd = os.pipe()
+        os.set_inheritable(self.read_fd, True)
+        os.set_blocking(self._write_fd, False)
+        self._read_open = True
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._write, args=(payload,), name="handover", daemon=True
+        )
+        self._thread.start()
+
+    def _write(self, payload: bytes) -> None:
+        view = memoryview(payload)
+        try:
+            while view and not self._done.is_set():
+                _, writable, _ = select.select([], [self._write_fd], [], 0.2)
+                if not writable:
+                    continue
+                try:
+                    written = os.write(self._write_fd, view[:HANDOVER_CHUNK])
+                except BlockingIOError:
+                    continue
+                except OSError:  # the kernel is gone (EPIPE): nothing more to hand over
+                    return
+                view = view[written:]
+        finally:
+            view.release()
+            os.close(self._write_fd)
+
+    def launched(self) -> None:
+        """Close the runner's copy of the read end (the kernel holds its own)."""
+        if self._read_open:
+            self._read_open = False
+            os.close(self.read_fd)
+
+    @property
+    def writing(self) -> bool:
+        """True while the writer thread still runs."""
+        return self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop writing (the kernel has ended) and release both ends."""
+        self._done.set()
+        self.launched()
+        self._thread.join(1.0)
 
 
 class StreamingClient(NotebookClient):
@@ -105,13 +176,29 @@ class StreamingClient(NotebookClient):
 
 
 class Runner:
-    def __init__(self, home: Path, bot_id: str, connections: list[Connection]) -> None:
+    def __init__(
+        self,
+        home: Path,
+        bot_id: str,
+        connections: list[Connection],
+        redactor: Redactor | None = None,
+        notebook_sha256: bytes | None = None,
+    ) -> None:
         self.paths = BotPaths(home, bot_id)
+        # The sealed notebook's digest, handed over with the connections: the only notebook
+        # bytes this runner may execute (None: a bot without connections, nothing to guard).
+        self._pin = notebook_sha256
+        self._notebook_text: str | None = None
+        self._refused: str | None = None
         self.config = BotConfig.model_validate_json(self.paths.config_file.read_text())
-        self.redactor = Redactor(
+        # main() passes the redactor its own output already goes through; it learns the values.
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.redactor.set_secrets(
             [(c.name, field, c[field]) for c in connections for field in c.field_names]
         )
-        self._token = encode_connections(connections) if connections else ""
+        self._token = (
+            (encode_connections(connections) + "\n").encode("ascii") if connections else b""
+        )
         self.log = LogWriter(self.paths.log_file, self.redactor)
         pid, start = self_identity()
         previous = read_status(self.paths.status_file, bot_id)
@@ -133,7 +220,7 @@ class Runner:
         self._kernel_ready = False
         # IPC sockets need a short path (Unix sockets allow ~100 bytes); the bot folder may be
         # deep, so they live in a private 0700 folder of the system temp directory.
-        self._ipc_dir = Path(tempfile.mkdtemp(prefix=f"wdl-{bot_id[:8]}-"))
+        self._ipc_dir = Path(tempfile.mkdtemp(prefix=f"{bot_id[:8]}-", dir=socket_root()))
         self._failures: collections.deque[float] = collections.deque()
 
     # ------------------------------------------------------------- status
@@ -228,6 +315,10 @@ class Runner:
             run_no = self.status.runs + 1
             self._update(state=BotState.STARTING, runs=run_no, next_run_at=None)
             error = self._execute(run_no)
+            if self._refused is not None:
+                self.system(f"not running: {self._refused}")
+                self._update(state=BotState.CRASHED, reason=self._refused, kernel_pid=None)
+                return 1
             if self._stop.is_set():
                 break
             if error is None:
@@ -268,7 +359,7 @@ class Runner:
         self._update(state=BotState.STOPPED, reason="stopped on request", kernel_pid=None)
         return 0
 
-    def _kernel_env(self) -> dict[str, str]:
+    def _kernel_env(self, handover: ConnectionHandOver | None) -> dict[str, str]:
         p = self.paths
         env = {
             "PATH": f"{p.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
@@ -281,34 +372,56 @@ class Runner:
             "PYTHONNOUSERSITE": "1",
             # The venv is read-only to the bot; its bytecode comes precompiled from the cache.
             "PYTHONDONTWRITEBYTECODE": "1",
+            # The sandbox refuses TCP binds on purpose; ipykernel's warning about it would
+            # otherwise open every run of the bot's log (its stderr is the bot's output).
+            "PYTHONWARNINGS": "ignore:Couldn't bind IOPub Pipe:UserWarning",
             "WATCHDOG_LAB_BOT_ID": self.config.id,
             "WATCHDOG_LAB_BOT_NAME": self.config.name,
             "WATCHDOG_LAB_BOT_DIR": str(p.root),
             "WATCHDOG_LAB_STATE_DIR": str(p.state),
         }
-        if self._token:
-            env[ENV_VAR] = self._token
+        if handover is not None:
+            env[FD_ENV_VAR] = str(handover.read_fd)  # the number only, never the payload
         return env
 
+    def _notebook(self) -> str:
+        """The notebook's text, read once and checked against the sealed digest: every run
+        executes these same bytes, whatever happens to the file afterwards."""
+        if self._notebook_text is None:
+            data = self.paths.notebook(self.config.notebook_version).read_bytes()
+            if self._pin is not None and not hmac.compare_digest(
+                hashlib.sha256(data).digest(), self._pin
+            ):
+                raise NotebookChanged(
+                    f"notebook version {self.config.notebook_version} changed outside WatchDog "
+                    "Lab after its seal was checked; its connections are withheld. Promote the "
+                    "notebook again."
+                )
+            self._notebook_text = data.decode("utf-8")
+        return self._notebook_text
+
     def _prepare_notebook(self) -> Any:
-        path = self.paths.notebook(self.config.notebook_version)
+        nb = nbformat.reads(self._notebook(), as_version=4)
         if not self.config.parameters:
-            return nbformat.read(path, as_version=4)
-        from papermill.iorw import load_notebook_node
+            return nb
         from papermill.parameterize import parameterize_notebook
 
-        # papermill's loader adds the cell tags and metadata its parameterizer reads.
+        # The metadata papermill's own loader would add, which its parameterizer reads.
+        nb.metadata.setdefault("papermill", {"default_parameters": {}, "parameters": {}})
+        for cell in nb.cells:
+            cell.metadata.setdefault("tags", [])
+            cell.metadata.setdefault("papermill", {})
         return parameterize_notebook(
-            load_notebook_node(str(path)),
-            self.config.parameters,
-            kernel_name=self.config.kernel_name,
-            language="python",
+            nb, self.config.parameters, kernel_name=self.config.kernel_name, language="python"
         )
 
     def _execute(self, run_no: int) -> str | None:
         """Execute the notebook once; return None on success or a one-line failure reason."""
         try:
             nb = self._prepare_notebook()
+        except NotebookChanged as exc:
+            self._refused = str(exc)
+            return self._refused
         except Exception as exc:  # an unreadable notebook is a failure, not a runner crash
             return f"notebook unreadable: {type(exc).__name__}"
         km = BotKernelManager(
@@ -350,6 +463,9 @@ class Runner:
             resources={"metadata": {"path": str(self.paths.state)}},
             extra_arguments=[
                 "--HistoryManager.enabled=False",
+                # The runner captures descriptors 1 and 2 itself (runner_output); ipykernel's
+                # capture would also echo every byte there, logging it twice.
+                "--IPKernelApp.capture_fd_output=False",
                 "--IPKernelApp.exec_lines=import watchdog_lab.sdk as _wd_sdk; _wd_sdk.preload()",
                 # ipykernel batches output every 0.2 s; a live bot log wants it sooner.
                 "--IPKernelApp.exec_lines=import sys as _s; "
@@ -357,9 +473,26 @@ class Runner:
             ],
             on_notebook_start=on_start,
         )
+        handover = ConnectionHandOver(self._token) if self._token else None
+        output = KernelOutput(
+            self.redactor, lambda name, text: self._log_fd_output(name, text, run_no)
+        )
+
+        def after_launch() -> None:
+            output.launched()
+            if handover is not None:
+                handover.launched()
+
+        km.after_launch = after_launch
         error: str | None = None
         try:
-            self._in_thread(client.execute, env=self._kernel_env())
+            self._in_thread(
+                client.execute,
+                env=self._kernel_env(handover),
+                stdout=output.stdout,
+                stderr=output.stderr,
+                pass_fds=(handover.read_fd,) if handover is not None else (),
+            )
         except CellExecutionError as exc:
             error = f"cell raised {exc.ename}" if getattr(exc, "ename", "") else "a cell failed"
         except DeadKernelError:
@@ -368,6 +501,9 @@ class Runner:
             error = f"{type(exc).__name__}: {self.redactor.redact(str(exc))[:300]}"
         finally:
             self._shutdown(km)
+            if handover is not None:
+                handover.close()
+            output.close()  # everything the kernel wrote is in the log before what follows
             self._save_run(nb, run_no)
         if self._stop.is_set():
             return None
@@ -411,6 +547,11 @@ class Runner:
         finally:
             self._kernel_pid = None
             self._kernel_ready = False
+
+    def _log_fd_output(self, stream: str, text: str, run_no: int) -> None:
+        """Text the kernel wrote to descriptor 1 or 2, already redacted by the drain."""
+        for start in range(0, len(text), MAX_TEXT):
+            self.log.write(stream, text[start : start + MAX_TEXT], run=run_no)
 
     def _log_output(
         self, msg: dict, cell_index: int, run_no: int, nb: Any, current: dict[str, Any]
@@ -461,12 +602,23 @@ class Runner:
             self.system(f"could not save run {run_no}: {type(exc).__name__}")
 
 
-def _read_connections() -> list[Connection]:
-    """Read the grant payload from stdin once, then close stdin."""
+def _read_handover() -> tuple[list[Connection], bytes | None]:
+    """Read what the supervisor hands over on stdin, once, then close stdin: line 1 the grant
+    payload, line 2 the hex SHA-256 of the sealed notebook (empty for a bot without grants)."""
     data = sys.stdin.read()
     sys.stdin.close()
-    token = data.strip()
-    return decode_connections(token, origin="the runner's input") if token else []
+    token, _, rest = data.partition("\n")
+    pin_hex = rest.strip()
+    try:
+        pin = bytes.fromhex(pin_hex) if pin_hex else None
+    except ValueError:
+        pin = b""  # unreadable: matches no notebook, so the bot is refused, never unguarded
+    connections = (
+        decode_connections(token.strip(), origin="the runner's input") if token.strip() else []
+    )
+    if connections and pin is None:
+        pin = b""  # connections without a sealed digest: refuse rather than run unchecked
+    return connections, pin
 
 
 def _hold_runner_lock(paths: BotPaths) -> Any:
@@ -484,19 +636,30 @@ def _hold_runner_lock(paths: BotPaths) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # First of all, before any secret is in this process: descriptors 1 and 2 (runner.log)
+    # become pipes drained through the redactor, which learns the values once they arrive.
+    redactor = Redactor()
+    own_output = capture_own_output(redactor)
+    try:
+        return _main(argv, redactor)
+    finally:
+        own_output.close()
+
+
+def _main(argv: list[str] | None, redactor: Redactor) -> int:
     parser = argparse.ArgumentParser(prog="python -m watchdog_lab.bots.runner")
     parser.add_argument("bot_id")
     parser.add_argument("--home", default=None)
     args = parser.parse_args(argv)
     make_undumpable()  # the granted connections live in this process's memory from now on
-    connections = _read_connections()
+    connections, pin = _read_handover()
     home = home_dir(args.home)
     lock = _hold_runner_lock(BotPaths(home, args.bot_id))
     if lock is None:
         print("another runner already runs this bot; not starting a second one", file=sys.stderr)
         return 3
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` dumps stacks
-    runner = Runner(home, args.bot_id, connections)
+    runner = Runner(home, args.bot_id, connections, redactor, notebook_sha256=pin)
     sys.stdout = RedactingStream(sys.stdout, runner.redactor)
     sys.stderr = RedactingStream(sys.stderr, runner.redactor)
     logging.basicConfig(

@@ -18,15 +18,15 @@ from .errors import (
 )
 from .lookup import Registry, connection, connections, preload, register_source
 from .masking import mask_value
-from .sources import EnvSource, Source
+from .sources import PipeSource, Source
 
 __all__ = [
     "Connection",
     "ConnectionConfigError",
     "ConnectionKindError",
     "ConnectionNotAvailable",
-    "EnvSource",
     "InjectionError",
+    "PipeSource",
     "Registry",
     "SdkError",
     "Source",

@@ -2,7 +2,7 @@
 
 A non-dumpable process's ``/proc/<pid>/environ``, ``mem`` and ptrace attach are refused to
 processes of the same user that lack CAP_SYS_PTRACE (an interactive kernel, a stray script).
-Bot kernels and runners hold secrets in their environment or memory; Landlock only confines the
+Bot kernels and runners hold secrets in their memory; Landlock only confines the
 sandboxed side, so this protects them from the unsandboxed side. Linux only; best effort.
 """
 

@@ -1,15 +1,18 @@
-"""The wire format in which a bot's runner hands granted connections to the bot process.
+"""The wire format in which granted connections are handed to a process that may use them.
 
-One environment variable, ``WATCHDOG_LAB_CONNECTIONS``, holds base64url (no padding) of UTF-8
-JSON::
+A bot's runner writes the payload into a pipe whose read end the bot kernel inherits; the
+environment holds only that descriptor's number, ``WATCHDOG_LAB_CONNECTIONS_FD`` (see
+:class:`~.sources.PipeSource`), so ``/proc/<pid>/environ``, ``ps e`` and every subprocess's
+environment hold no secret. The kernel broker answers with the same format. The payload is
+base64url (no padding) of UTF-8 JSON::
 
     {"v": 1, "connections": [{"name": str, "kind": str, "fields": {field: value},
                               "visibility": {field: "public" | "hint" | "secret"}}]}
 
-base64url keeps the value one opaque token that shells, env dumps and ``ps e`` cannot split or
-partly print in clear. Decoding is strict (unknown keys, duplicate keys, duplicate names and
-wrong types are errors) because a half-understood payload is worse than a clear failure; the
-version number is how the format changes.
+base64url keeps the value one opaque token that a stray print cannot partly show in clear.
+Decoding is strict (unknown keys, duplicate keys, duplicate names and wrong types are errors)
+because a half-understood payload is worse than a clear failure; the version number is how the
+format changes.
 
 Error messages describe problems by position only and never quote the payload. The payload is
 never bound to a local variable of a frame that an error passes through, so a traceback that
@@ -29,11 +32,11 @@ from .connection import Connection
 from .errors import InjectionError
 from .masking import LEVELS
 
-ENV_VAR: Final = "WATCHDOG_LAB_CONNECTIONS"
+FD_ENV_VAR: Final = "WATCHDOG_LAB_CONNECTIONS_FD"
 FORMAT_VERSION: Final = 1
-# Linux refuses to exec a process whose single environment string exceeds MAX_ARG_STRLEN
-# (32 pages = 128 KiB, including "NAME=" and the terminating NUL).
-MAX_ENCODED_CHARS: Final = 32 * 4096 - len(ENV_VAR) - 2
+# A pipe has no size limit of its own; this cap keeps a reader's memory bounded. 1 MiB holds
+# hundreds of connections with RSA keys.
+MAX_ENCODED_CHARS: Final = 1024 * 1024
 
 _ITEM_KEYS: Final = frozenset({"name", "kind", "fields", "visibility"})
 _TOP_KEYS: Final = frozenset({"v", "connections"})
@@ -46,10 +49,10 @@ class _DuplicateKey(Exception):
 
 
 def encode_connections(items: Iterable[Connection]) -> str:
-    """Encode connections for the environment of a bot process.
+    """Encode connections for handing to a bot kernel (or from the kernel broker).
 
     Raises :class:`InjectionError` if two names are equal ignoring case (lookups could not tell
-    them apart) or if the result would not fit in one environment variable. Checks run before
+    them apart) or if the result exceeds :data:`MAX_ENCODED_CHARS`. Checks run before
     any value is extracted, and the encoded text is dropped before the size error is raised, so
     no frame of a failed call holds secrets.
     """
@@ -61,7 +64,7 @@ def encode_connections(items: Iterable[Connection]) -> str:
         del text
         raise InjectionError(
             f"The {len(conns)} connections granted to this bot encode to {size} characters, "
-            f"more than one environment variable can hold ({MAX_ENCODED_CHARS}); grant fewer "
+            f"more than WatchDog Lab hands to one process ({MAX_ENCODED_CHARS}); grant fewer "
             "connections to this bot."
         )
     return text
@@ -104,7 +107,7 @@ def _encode(conns: list[Connection]) -> str:
 def decode_connections(text: str, *, origin: str = _DEFAULT_ORIGIN) -> list[Connection]:
     """Decode what :func:`encode_connections` produced.
 
-    ``origin`` names the source in error messages (for example the environment variable).
+    ``origin`` names the source in error messages (for example the inherited pipe).
     Raises :class:`InjectionError` for anything malformed or of another format version.
     """
     outcome = _decode(text)

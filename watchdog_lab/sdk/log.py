@@ -13,7 +13,7 @@ import sys
 
 from .errors import SdkError
 from .lookup import default_registry
-from .sources import EnvSource
+from .sources import PipeSource
 
 LOGGER_NAME = "wd.bot"
 MIN_SECRET_LENGTH = 8
@@ -34,11 +34,11 @@ class _HeldSecretsFilter(logging.Filter):
 
 
 def _held() -> list:
-    """Connections injected into this process (bots). Broker-held ones (interactive kernels)
-    would cost a round trip per log record; there the saved-notebook scrubbing applies."""
+    """Connections handed to this process by its runner (bots). Broker-held ones (interactive
+    kernels) would cost a round trip per log record; there the saved-notebook scrubbing applies."""
     held = []
     for source in default_registry().sources:
-        if isinstance(source, EnvSource):
+        if isinstance(source, PipeSource):
             with contextlib.suppress(SdkError):
                 held += [c for n in source.names() if (c := source.get(n.casefold()))]
     return held

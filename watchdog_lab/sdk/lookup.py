@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from .broker import BrokerSource
 from .connection import Connection
 from .errors import ConnectionNotAvailable
-from .sources import EnvSource, Source
+from .sources import PipeSource, Source
 
 
 class Registry:
@@ -73,9 +73,9 @@ class Registry:
 
 
 def _default_sources() -> list[Source]:
-    """Connections injected by a bot's runner first, then the kernel broker if this is an
+    """Connections handed over by a bot's runner first, then the kernel broker if this is an
     interactive kernel that a Jupyter server with WatchDog Lab started."""
-    sources: list[Source] = [EnvSource()]
+    sources: list[Source] = [PipeSource()]
     broker = BrokerSource.from_environ()
     if broker is not None:
         sources.append(broker)
@@ -113,13 +113,14 @@ def register_source(source: Source, *, first: bool = False) -> None:
 def preload() -> None:
     """Read injected connections now instead of on first use.
 
-    A bot kernel calls this at start-up so the injected variable leaves the environment before
-    user code can start a subprocess that would inherit it; and a process holding injected
-    secrets is made non-dumpable (its initial environment stays in /proc/<pid>/environ).
+    A bot kernel calls this at start-up (an ``exec_lines`` of its kernel) so the hand-over pipe
+    is read and closed before user code runs: no subprocess the bot starts inherits it. A
+    process about to hold handed-over secrets is first made non-dumpable, so other processes of
+    the user cannot read its memory.
     """
-    from .sources import ENV_VAR
+    from .injection import FD_ENV_VAR
 
-    if ENV_VAR in os.environ:
+    if FD_ENV_VAR in os.environ:
         from .hardening import make_undumpable
 
         make_undumpable()
