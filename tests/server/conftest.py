@@ -200,7 +200,8 @@ def concrete_path(pattern: str, value: str = "sample-1") -> str:
 
 def route_samples() -> list[RouteSample]:
     """Every route of the extension except the catch-all 404, with a path to call it on."""
-    from watchdog_lab.server.handlers import NotFoundHandler, route_table
+    from watchdog_lab.server.handlers import NotFoundHandler
+    from watchdog_lab.server.routes import route_table
 
     return [
         RouteSample(pattern, handler, concrete_path(pattern), implemented_methods(handler))

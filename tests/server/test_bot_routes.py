@@ -140,7 +140,14 @@ async def test_runs_are_listed_and_one_is_returned_with_the_secret_redacted(
         jp_root_dir / "leak.ipynb",
         "import watchdog_lab as wd\nprint(wd.connection('Exchange').token)",
     )
-    await promote(api, notebook="leak.ipynb", name="Leaky", connections=["Exchange"], start=True)
+    await promote(
+        api,
+        notebook="leak.ipynb",
+        name="Leaky",
+        connections=["Exchange"],
+        password=PASSWORD,
+        start=True,
+    )
     await wait_bot(api, "Leaky", lambda b: b["status"]["reason"] == "finished", what="finished")
     runs = (await api.get(bot_path("Leaky", "runs"))).json["runs"]
     assert len(runs) == 1 and runs[0]["size"] > 0
@@ -154,13 +161,19 @@ async def test_runs_are_listed_and_one_is_returned_with_the_secret_redacted(
 async def test_grants_are_replaced_by_name_and_read_back(api, unlocked, jp_root_dir: Path) -> None:
     unlocked.add_connection(CreateConnection(name="Other", kind="generic", fields={"t": "x" * 20}))
     write_notebook(jp_root_dir / "g.ipynb", "print(1)")
-    await promote(api, notebook="g.ipynb", name="Granted", connections=["Exchange"])
+    await promote(
+        api, notebook="g.ipynb", name="Granted", connections=["Exchange"], password=PASSWORD
+    )
     assert (await api.get(bot_path("Granted", "grants"))).json["connections"] == ["Exchange"]
-    response = await api.call("PUT", bot_path("Granted", "grants"), {"connections": ["Other"]})
+    response = await api.call(
+        "PUT", bot_path("Granted", "grants"), {"connections": ["Other"], "password": PASSWORD}
+    )
     assert response.code == 200
     assert response.json == {"connections": ["Other"], "restart_needed": False}
     assert (await describe(api, "Granted"))["connections"] == ["Other"]
-    unknown = await api.call("PUT", bot_path("Granted", "grants"), {"connections": ["Nope"]})
+    unknown = await api.call(
+        "PUT", bot_path("Granted", "grants"), {"connections": ["Nope"], "password": PASSWORD}
+    )
     assert unknown.code == 404 and "Nope" in unknown.json["message"]
     assert (await describe(api, "Granted"))["connections"] == ["Other"]
 
@@ -169,7 +182,9 @@ async def test_grants_cannot_change_while_the_vault_is_locked(
     api, unlocked, jp_root_dir: Path
 ) -> None:
     write_notebook(jp_root_dir / "g.ipynb", "print(1)")
-    await promote(api, notebook="g.ipynb", name="Granted", connections=["Exchange"])
+    await promote(
+        api, notebook="g.ipynb", name="Granted", connections=["Exchange"], password=PASSWORD
+    )
     unlocked.lock()
     response = await api.call("PUT", bot_path("Granted", "grants"), {"connections": []})
     assert response.code == 423 and "unlock the vault" in response.json["message"]
@@ -182,7 +197,9 @@ async def test_starting_a_bot_with_grants_while_locked_is_423_and_starts_nothing
     api, unlocked, jp_root_dir: Path
 ) -> None:
     write_notebook(jp_root_dir / "g.ipynb", "print(1)")
-    bot = await promote(api, notebook="g.ipynb", name="Needs Keys", connections=["Exchange"])
+    bot = await promote(
+        api, notebook="g.ipynb", name="Needs Keys", connections=["Exchange"], password=PASSWORD
+    )
     unlocked.lock()
     response = await api.post(bot_path("Needs Keys", "start"))
     assert response.code == 423
@@ -249,6 +266,7 @@ async def test_restarting_a_bot_with_grants_while_locked_is_423_and_leaves_it_ru
         notebook="loop.ipynb",
         name="Keyed Loop",
         connections=["Exchange"],
+        password=PASSWORD,
         mode="continuous",
         start=True,
     )

@@ -127,14 +127,14 @@ async def test_rename_onto_another_connection_is_a_409(api, unlocked) -> None:
 
 async def test_delete_removes_the_connection(api, unlocked) -> None:
     await add(api)
-    deleted = await api.delete("connections/Exchange")
+    deleted = await api.delete("connections/Exchange", {"password": PASSWORD})
     assert deleted.code == 204
     assert deleted.text == ""
     assert await names(api) == []
 
 
 async def test_delete_of_an_unknown_name_is_a_404(api, unlocked) -> None:
-    assert (await api.delete("connections/Nope")).code == 404
+    assert (await api.delete("connections/Nope", {"password": PASSWORD})).code == 404
 
 
 def corrupt_meta(watchdog_home: Path, connection_id: str) -> None:
@@ -158,7 +158,7 @@ async def test_a_corrupted_record_is_listed_and_removable_by_id(
     listing = (await api.get("connections")).json["connections"]
     assert [(c["name"], c["status"]) for c in listing] == [("Fine", "ok"), (None, "corrupted")]
     assert listing[1]["id"] == broken
-    assert (await api.delete(f"connections/by-id/{broken}")).code == 204
+    assert (await api.delete(f"connections/by-id/{broken}", {"password": PASSWORD})).code == 204
     assert await names(api) == ["Fine"]
 
 
@@ -169,7 +169,7 @@ async def test_delete_by_id_refuses_what_is_not_an_id(api, unlocked) -> None:
 
 
 async def test_delete_by_an_unknown_id_is_a_404(api, unlocked) -> None:
-    assert (await api.delete(f"connections/by-id/{'ab' * 16}")).code == 404
+    assert (await api.delete(f"connections/by-id/{'ab' * 16}", {"password": PASSWORD})).code == 404
 
 
 @pytest.mark.parametrize(
@@ -180,8 +180,8 @@ async def test_delete_by_an_unknown_id_is_a_404(api, unlocked) -> None:
         ("GET", "connections/X", None),
         ("PATCH", "connections/X", {"fields": {"a": "b"}}),
         ("POST", "connections/X/rename", {"new_name": "Y"}),
-        ("DELETE", "connections/X", None),
-        ("DELETE", f"connections/by-id/{'ab' * 16}", None),
+        ("DELETE", "connections/X", {"password": PASSWORD}),
+        ("DELETE", f"connections/by-id/{'ab' * 16}", {"password": PASSWORD}),
     ],
 )
 async def test_every_connection_route_answers_423_while_locked(

@@ -1,8 +1,9 @@
 """Kernel grants given from the UI and remembered per notebook (watchdog_lab/server/broker.py).
 
 The sidebar's "notebook access" toggle calls ``watchdog-lab/kernels/{id}/grants`` with the
-user's Jupyter credentials; ``remember`` keeps the grant for the notebook in ``vault.db``. Real
-kernels started through the REST API check the effect from inside.
+user's Jupyter credentials and the vault password; ``remember`` keeps the grant for the notebook
+in ``vault.db``, and later kernels of the notebook get it when the user confirms it (with the
+password). Real kernels started through the REST API check the effect from inside.
 """
 
 from __future__ import annotations
@@ -39,15 +40,6 @@ async def test_ui_grant_with_a_wrong_password_is_refused(kernels, kalshi, api) -
     response = await ui_grant(api, kernel, password="not the vault password")
     assert response.code == 422
     assert (await api.get(f"kernels/{kernel.id}/grants")).json["grants"] == []
-
-
-async def test_ui_grant_without_password_when_the_server_allows_it(
-    kernels, kalshi, api, watchdog_app
-) -> None:
-    watchdog_app.broker.ui_grants_need_password = False
-    kernel = await kernels.start()
-    response = await api.post(f"kernels/{kernel.id}/grants", {"connection": "Kalshi"})
-    assert response.code == 201
 
 
 # --- granting and revoking from the UI --------------------------------------------------------
@@ -123,7 +115,8 @@ async def test_ui_grant_of_an_unknown_connection_is_a_404(kernels, kalshi, api) 
 
 async def test_grants_of_a_kernel_the_server_does_not_run_are_a_404(kalshi, api) -> None:
     response = await api.post(
-        "kernels/00000000-0000-0000-0000-000000000000/grants", {"connection": "Kalshi"}
+        "kernels/00000000-0000-0000-0000-000000000000/grants",
+        {"connection": "Kalshi", "password": PASSWORD},
     )
     assert response.code == 404 and response.json["reason"] == "kernel_not_found"
 
@@ -133,6 +126,7 @@ async def test_grants_of_a_kernel_the_server_does_not_run_are_a_404(kalshi, api)
     [
         ("GET", "kernels/{kid}/grants"),
         ("POST", "kernels/{kid}/grants"),
+        ("POST", "kernels/{kid}/remembered-grants"),
         ("DELETE", "kernels/{kid}/grants/Kalshi"),
         ("GET", "notebook-grants"),
         ("DELETE", "notebook-grants?path=x.ipynb"),
@@ -143,7 +137,9 @@ async def test_grant_routes_need_jupyter_authentication(
 ) -> None:
     kernel = await kernels.start()
     await ui_grant(api, kernel)
-    body = {"connection": "Kalshi"} if method == "POST" else None
+    body = {"connection": "Kalshi", "password": PASSWORD} if method == "POST" else None
+    if path.endswith("remembered-grants"):
+        body = {"password": PASSWORD}
     response = await api.call(method, path.format(kid=kernel.id), body, auth=False)
     assert response.code == 403
     assert (await kernel.lookup("Kalshi"))["ok"]  # nothing was revoked either
@@ -154,7 +150,7 @@ async def test_the_kernel_token_does_not_open_the_ui_routes(kernels, kalshi, api
     token = (await kernel.environ())["WATCHDOG_LAB_KERNEL_TOKEN"]
     response = await api.post(
         f"kernels/{kernel.id}/grants",
-        {"connection": "Kalshi"},
+        {"connection": "Kalshi", "password": PASSWORD},
         headers={"X-WatchDog-Lab-Kernel-Token": token},
         auth=False,
     )
@@ -165,7 +161,12 @@ async def test_the_kernel_token_does_not_open_the_ui_routes(kernels, kalshi, api
 # --- remembered per notebook ------------------------------------------------------------------
 
 
-async def test_remembered_grant_applies_to_the_next_kernel_of_the_same_notebook(
+async def confirm(api: Any, kernel: Any) -> Any:
+    """The sidebar's "use the remembered grants" with the password."""
+    return await api.post(f"kernels/{kernel.id}/remembered-grants", {"password": PASSWORD})
+
+
+async def test_remembered_grant_applies_to_the_next_kernel_once_confirmed(
     kernels, kalshi, api
 ) -> None:
     first = await kernels.start(NOTEBOOK)
@@ -173,6 +174,8 @@ async def test_remembered_grant_applies_to_the_next_kernel_of_the_same_notebook(
     assert response.json["remembered"] is True
     await kernels.shutdown(first)
     later = await kernels.start(NOTEBOOK)
+    assert not (await later.lookup("Kalshi"))["ok"]
+    assert (await confirm(api, later)).code == 200
     assert (await later.lookup("Kalshi"))["digest"] == SECRET_DIGEST
     listed = (await api.get(f"kernels/{later.id}/grants")).json["grants"]
     assert [(g["source"], g["remembered"]) for g in listed] == [("notebook", True)]
@@ -181,14 +184,26 @@ async def test_remembered_grant_applies_to_the_next_kernel_of_the_same_notebook(
 async def test_remembered_grant_does_not_apply_to_another_notebook(kernels, kalshi, api) -> None:
     await ui_grant(api, await kernels.start(NOTEBOOK), remember=True)
     other = await kernels.start("research/other.ipynb")
+    assert (await api.get(f"kernels/{other.id}/grants")).json["suggested"] == []
+    assert (await confirm(api, other)).json["grants"] == []
     assert not (await other.lookup("Kalshi"))["ok"]
 
 
-async def test_remembered_grant_comes_back_after_a_restart(kernels, kalshi, api) -> None:
+async def test_remembered_grant_comes_back_after_a_restart_once_confirmed(
+    kernels, kalshi, api
+) -> None:
     kernel = await kernels.start(NOTEBOOK)
     await ui_grant(api, kernel, remember=True)
     kernel = await kernels.restart(kernel)
+    assert not (await kernel.lookup("Kalshi"))["ok"]
+    await confirm(api, kernel)
     assert (await kernel.lookup("Kalshi"))["ok"]
+
+
+async def test_confirming_for_a_kernel_without_a_notebook_is_refused(kernels, kalshi, api) -> None:
+    kernel = await kernels.start()
+    response = await confirm(api, kernel)
+    assert response.code == 409 and response.json["reason"] == "no_notebook"
 
 
 async def test_remember_for_a_kernel_without_a_notebook_is_refused(kernels, kalshi, api) -> None:
@@ -215,6 +230,7 @@ async def test_forgetting_a_notebook_grant_stops_it_for_new_kernels(kernels, kal
     assert (await first.lookup("Kalshi"))["ok"]  # the running kernel keeps its grant
     await kernels.shutdown(first)
     later = await kernels.start(NOTEBOOK)
+    await confirm(api, later)
     assert not (await later.lookup("Kalshi"))["ok"]
     assert (await api.get("notebook-grants")).json["notebook_grants"] == []
 

@@ -67,6 +67,7 @@ async def test_unlock_starts_the_bots_that_waited_for_their_connections(
         notebook="loop.ipynb",
         name="Keys",
         connections=["Desk"],
+        password=PASSWORD,
         mode="continuous",
         start=True,
     )

@@ -185,11 +185,12 @@ async def enrol(api) -> tuple[str, float]:  # type: ignore[no-untyped-def]
     while time.time() % 30 > 27:
         time.sleep(0.2)
     now = time.time()
-    begun = await api.post("vault/totp")
+    begun = await api.post("vault/totp", {"password": PASSWORD})
     assert begun.code == 200, begun.text
     secret = begun.json["secret"]
     confirmed = await api.post(
-        "vault/totp/confirm", {"secret": secret, "code": totp.code_at(secret, now - 30)}
+        "vault/totp/confirm",
+        {"password": PASSWORD, "secret": secret, "code": totp.code_at(secret, now - 30)},
     )
     assert confirmed.code == 200, confirmed.text
     return secret, now
@@ -197,7 +198,7 @@ async def enrol(api) -> tuple[str, float]:  # type: ignore[no-untyped-def]
 
 async def test_totp_enrolment_returns_the_seed_and_its_uri_once(api) -> None:
     await create_vault(api)
-    begun = await api.post("vault/totp")
+    begun = await api.post("vault/totp", {"password": PASSWORD})
     assert begun.code == 200
     assert begun.json["provisioning_uri"].startswith("otpauth://totp/")
     assert f"secret={begun.json['secret']}" in begun.json["provisioning_uri"]
@@ -234,16 +235,19 @@ async def test_unlock_with_password_and_code_then_disable_totp(api) -> None:
         "vault/unlock", {"password": PASSWORD, "totp_code": totp.code_at(secret, now)}
     )
     assert unlocked.json == {"state": "unlocked", "totp_enabled": True}
-    disabled = await api.delete("vault/totp", {"code": totp.code_at(secret, now + 30)})
+    disabled = await api.delete(
+        "vault/totp", {"password": PASSWORD, "code": totp.code_at(secret, now + 30)}
+    )
     assert disabled.code == 200, disabled.text
     assert disabled.json["totp_enabled"] is False
 
 
 async def test_confirm_with_a_wrong_code_leaves_two_factor_off(api) -> None:
     await create_vault(api)
-    begun = await api.post("vault/totp")
+    begun = await api.post("vault/totp", {"password": PASSWORD})
     refused = await api.post(
-        "vault/totp/confirm", {"secret": begun.json["secret"], "code": "123456"}
+        "vault/totp/confirm",
+        {"password": PASSWORD, "secret": begun.json["secret"], "code": "123456"},
     )
     assert refused.code == 422
     assert refused.json["reason"] == "invalid_totp_code"
@@ -253,21 +257,21 @@ async def test_confirm_with_a_wrong_code_leaves_two_factor_off(api) -> None:
 async def test_enrolling_twice_is_a_409(api) -> None:
     await create_vault(api)
     await enrol(api)
-    again = await api.post("vault/totp")
+    again = await api.post("vault/totp", {"password": PASSWORD})
     assert again.code == 409
     assert again.json["reason"] == "totp_already_enabled"
 
 
 async def test_disabling_totp_that_is_off_is_a_409(api) -> None:
     await create_vault(api)
-    refused = await api.delete("vault/totp", {"code": "123456"})
+    refused = await api.delete("vault/totp", {"password": PASSWORD, "code": "123456"})
     assert refused.code == 409
     assert refused.json["reason"] == "totp_not_enabled"
 
 
 async def test_totp_enrolment_needs_an_unlocked_vault(api, make_vault) -> None:
     make_vault(PASSWORD)
-    assert (await api.post("vault/totp")).code == 423
+    assert (await api.post("vault/totp", {"password": PASSWORD})).code == 423
 
 
 @pytest.mark.parametrize("path", ["vault/unlock", "vault/password", "vault/totp/confirm"])

@@ -275,10 +275,10 @@ def _totp_vault(home: Path) -> tuple[Vault, str, _Clock]:
     clock = _Clock()
     v = open_vault(home, clock=clock)
     v.create(PASSWORD)
-    enrolment = v.begin_totp()
+    enrolment = v.begin_totp(PASSWORD)
     secret = enrolment.secret.get_secret_value()
     assert secret in enrolment.provisioning_uri.get_secret_value()
-    v.enable_totp(secret, pyotp.TOTP(secret).at(int(clock.now)))
+    v.enable_totp(PASSWORD, secret, pyotp.TOTP(secret).at(int(clock.now)))
     v.lock()
     return v, secret, clock
 
@@ -317,10 +317,29 @@ def test_totp_can_be_disabled_with_a_fresh_code(home: Path) -> None:
     clock.now += 30
     v.unlock(PASSWORD, pyotp.TOTP(secret).at(int(clock.now)))
     clock.now += 30
-    v.disable_totp(pyotp.TOTP(secret).at(int(clock.now)))
+    v.disable_totp(PASSWORD, pyotp.TOTP(secret).at(int(clock.now)))
     v.lock()
     v.unlock(PASSWORD)
     assert not v.totp_enabled
+
+
+def test_two_factor_changes_need_the_password_even_when_unlocked(home: Path) -> None:
+    """An unlocked vault is not the owner's consent: enrolling a seed someone else holds, or
+    removing two-factor, takes the password each time."""
+    clock = _Clock()
+    v = open_vault(home, clock=clock)
+    v.create(PASSWORD)
+    with pytest.raises(WrongPassword):
+        v.begin_totp("not the password")
+    secret = v.begin_totp(PASSWORD).secret.get_secret_value()
+    with pytest.raises(WrongPassword):
+        v.enable_totp("not the password", secret, pyotp.TOTP(secret).at(int(clock.now)))
+    assert not v.totp_enabled
+    v.enable_totp(PASSWORD, secret, pyotp.TOTP(secret).at(int(clock.now)))
+    clock.now += 30
+    with pytest.raises(WrongPassword):
+        v.disable_totp("not the password", pyotp.TOTP(secret).at(int(clock.now)))
+    assert v.totp_enabled
 
 
 def test_audit_log_records_events_without_values(vault: Vault, rsa_pem: str) -> None:

@@ -164,9 +164,9 @@ def test_stripping_two_factor_from_the_header_is_detected(home: Path) -> None:
 
     v = open_vault(home)
     v.create(PASSWORD)
-    enrolment = v.begin_totp()
+    enrolment = v.begin_totp(PASSWORD)
     secret = enrolment.secret.get_secret_value()
-    v.enable_totp(secret, pyotp.TOTP(secret).now())
+    v.enable_totp(PASSWORD, secret, pyotp.TOTP(secret).now())
     v.close()
     _raw(home).execute("UPDATE vault_header SET totp = NULL")
     with pytest.raises(TamperedHeader):

@@ -129,8 +129,8 @@ def run_totp_enable(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.existing_vault() as vault:
         if vault.totp_enabled:
             raise TotpAlreadyEnabled
-        ctx.unlock(vault)
-        enrolment = vault.begin_totp()
+        password = ctx.unlock(vault)
+        enrolment = vault.begin_totp(password)
         secret = enrolment.secret.get_secret_value()
         ctx.console.reveal(
             "Add this vault to your authenticator app. It is shown only this once:\n"
@@ -143,7 +143,7 @@ def run_totp_enable(ctx: Context, args: argparse.Namespace) -> int:
         _confirm_code(
             ctx,
             "Code shown by your authenticator now: ",
-            lambda code: vault.enable_totp(secret, code),
+            lambda code: vault.enable_totp(password, secret, code),
         )
     ctx.console.out(
         f"Two-factor authentication is on: every unlock now asks for a code (or reads {TOTP_ENV})."
@@ -156,11 +156,15 @@ def run_totp_disable(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.existing_vault() as vault:
         if not vault.totp_enabled:
             raise TotpNotEnabled
-        ctx.unlock(vault)
+        password = ctx.unlock(vault)
         ctx.console.note(
             "A code is accepted only once: wait until your authenticator shows a new code."
         )
-        _confirm_code(ctx, "Next code, to confirm turning two-factor off: ", vault.disable_totp)
+        _confirm_code(
+            ctx,
+            "Next code, to confirm turning two-factor off: ",
+            lambda code: vault.disable_totp(password, code),
+        )
     ctx.console.out("Two-factor authentication is off: unlocking needs only the password.")
     return 0
 

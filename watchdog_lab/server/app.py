@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, Int, List, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default, validate
 
 from .._version import __version__
 from ..bots.models import RestartPolicy
@@ -21,9 +21,9 @@ from ..paths import HOME_ENV, home_dir
 from ..redact import Redactor
 from ..vault import KdfParams, Vault
 from .broker import KernelBroker
-from .handlers import route_table
 from .idle import IdleLock
 from .jobs import BotOperations
+from .routes import route_table
 
 
 class WatchdogLab(ExtensionApp):
@@ -61,10 +61,47 @@ class WatchdogLab(ExtensionApp):
         "nothing is), 'landlock', 'bubblewrap', 'require' (refuse to run unsandboxed), 'none'.",
     ).tag(config=True)
 
+    kernel_sandbox = Unicode(
+        "best",
+        help="Interactive kernels this server starts: 'best' confines them where the machine "
+        "allows (Landlock + a private mount view: no WatchDog Lab home, no Jupyter runtime "
+        "folder with the server's token, a private /proc, no server secrets in the "
+        "environment); 'none' starts them unconfined. Bot kernelspecs are always confined as "
+        "their bot.",
+    ).tag(config=True)
+
+    @validate("kernel_sandbox")
+    def _valid_kernel_sandbox(self, proposal: Any) -> str:
+        from ..provisioning import KERNEL_SANDBOX_MODES
+
+        mode = str(proposal["value"]).strip().lower()
+        if mode not in KERNEL_SANDBOX_MODES:
+            raise TraitError(
+                f"kernel_sandbox: {proposal['value']!r} is not one of "
+                f"{', '.join(KERNEL_SANDBOX_MODES)}."
+            )
+        return mode
+
     bot_rlimits = Dict(
         default_value={},
         help="Resource limits for bot kernels, e.g. {'nofile': 1024, 'as': 4 * 2**30}.",
     ).tag(config=True)
+
+    bot_connect_ports = List(
+        Int(),
+        default_value=[443, 80],
+        help="TCP ports a bot kernel may connect to (any address; Landlock ABI 4 or later). "
+        "Every other port is refused, which keeps bots off interactive kernels' channels and "
+        "this server. Add a port only for a service bots must reach (e.g. a proxy).",
+    ).tag(config=True)
+
+    @validate("bot_connect_ports")
+    def _valid_connect_ports(self, proposal: Any) -> list[int]:
+        ports = list(proposal["value"])
+        bad = [p for p in ports if not 1 <= p <= 65535]
+        if bad:
+            raise TraitError(f"bot_connect_ports: {bad} are not TCP ports (1 to 65535).")
+        return ports
 
     dependency_denylist = List(
         Unicode(),
@@ -76,13 +113,6 @@ class WatchdogLab(ExtensionApp):
         Unicode(),
         default_value=[],
         help="Package names exempt from the typosquat check (never from the denylist).",
-    ).tag(config=True)
-
-    ui_grants_need_password = Bool(
-        True,
-        help="A notebook-access grant from the sidebar must carry the vault password. Kernel "
-        "code can read the Jupyter token and call the sidebar's route itself; turn this off only "
-        "where every kernel is trusted.",
     ).tag(config=True)
 
     wheels_only = Bool(
@@ -146,6 +176,7 @@ class WatchdogLab(ExtensionApp):
                     allow=tuple(self.dependency_allow),
                 ),
                 wheels_only=self.wheels_only,
+                connect_ports=list(self.bot_connect_ports),
                 uv_cache=Path(self.uv_cache_dir) if self.uv_cache_dir else None,
             )
         return self._bots
@@ -190,7 +221,12 @@ class WatchdogLab(ExtensionApp):
         self.idle_lock.start()
         # Every kernel started from now on gets a broker token (and no secret).
         self.broker = KernelBroker.for_server(self.serverapp, lambda: self.vault)
-        self.broker.ui_grants_need_password = self.ui_grants_need_password
+        from ..provisioning.setup import confine_server_kernels
+
+        # Every kernelspec without a provisioner of its own starts confined from now on.
+        self._kernel_sandbox_undo = confine_server_kernels(
+            self.serverapp, self.kernel_sandbox, home_dir(self.home), self.log
+        )
         # Adopt the runners that outlived the previous server, restart what should run. In the
         # background: starting bots must not delay the server. No vault file, no bots: and
         # the registry must not create one.
@@ -210,6 +246,10 @@ class WatchdogLab(ExtensionApp):
 
         self.idle_lock.stop()
         uninstall_record_redaction()
+        undo_kernel_sandbox = getattr(self, "_kernel_sandbox_undo", None)
+        if undo_kernel_sandbox is not None:
+            undo_kernel_sandbox()
+            self._kernel_sandbox_undo = None
         if self.broker is not None:
             self.broker.close()
             self.broker = None

@@ -26,14 +26,13 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from ..bots.errors import EnvironmentBuildFailed, NotebookError, PackagesRefused
+from ..bots.errors import BotSealBroken, EnvironmentBuildFailed, NotebookError, PackagesRefused
 from ..bots.models import (
     DescribeGrants,
     ListBotsResponse,
     ListRuns,
     LogRecord,
     PromoteBot,
-    UpdateGrants,
 )
 from ..bots.runs import InvalidRunName, RunNotFound, list_runs, read_run
 from ..bots.supervisor import ACTIVE_STATES, BotManager, BotStartFailed
@@ -41,6 +40,7 @@ from ..vault.errors import VaultLocked
 from .errors import ApiError, InvalidPathValue, register_error
 from .handlers import NAMESPACE, WatchdogHandler
 from .log_stream import LogCursor, read_page, read_tail
+from .models import PromoteBotRequest, UpdateBotGrants
 
 if TYPE_CHECKING:
     from .app import WatchdogLab
@@ -55,6 +55,7 @@ DEFAULT_TAIL = 100
 MAX_PAGE = 5000
 
 register_error(PackagesRefused, 422, "packages_refused")
+register_error(BotSealBroken, 409, "bot_seal_broken")
 register_error(NotebookError, 422, "invalid_notebook")
 register_error(BotStartFailed, 500, "bot_start_failed")
 register_error(EnvironmentBuildFailed, 500, "environment_build_failed")
@@ -119,7 +120,11 @@ class BotRouteHandler(WatchdogHandler):
 
 
 class BotsHandler(BotRouteHandler):
-    """``GET bots``: every bot; ``POST bots``: promote a notebook (a job, answered 202)."""
+    """``GET bots``: every bot; ``POST bots``: promote a notebook (a job, answered 202).
+
+    A promote that grants connections carries the vault password: the bot's code will hold
+    those keys, and the Jupyter token alone is readable by any kernel's code.
+    """
 
     @web.authenticated
     @authorized
@@ -130,10 +135,12 @@ class BotsHandler(BotRouteHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        request = self.parse_body(PromoteBot)
+        body = self.parse_body(PromoteBotRequest)
+        request = body.promote()  # the password stops here: never queued, never stored
         root = getattr(self.contents_manager, "root_dir", None) or self.serverapp.root_dir
         allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
         if request.connections:
+            await self.confirm_password(body.password, "Giving a bot connections")
             self.touch_vault()
 
         def check(manager: BotManager) -> PromoteBot:
@@ -329,7 +336,8 @@ class BotGrantsHandler(BotRouteHandler):
     """``GET|PUT bots/{ref}/grants``: the connections a bot may use, by name.
 
     Names are encrypted in the vault, so both need it unlocked (a bot without grants answers
-    an empty list either way). A change applies from the bot's next start.
+    an empty list either way). A change applies from the bot's next start. ``PUT`` carries the
+    vault password unless it empties the list: it hands keys to the bot's code.
     """
 
     @web.authenticated
@@ -348,7 +356,10 @@ class BotGrantsHandler(BotRouteHandler):
     @web.authenticated
     @authorized
     async def put(self, ref: str) -> None:
-        request = self.parse_body(UpdateGrants)
+        body = self.parse_body(UpdateBotGrants)
+        request = body.grants()
+        if request.connections:
+            await self.confirm_password(body.password, "Giving a bot connections")
         self.touch_vault()
         try:
             bot = await self.ops.on_bot(

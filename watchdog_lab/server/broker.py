@@ -3,20 +3,24 @@
 A kernel the server starts holds a random token (see :mod:`.kernel_env`) and no secret. With it,
 ``wd.connection(name)`` asks :class:`KernelBroker`, which answers only for connections granted to
 that kernel and only while the vault is unlocked. A grant needs a user act that kernel code cannot
-perform on its own: the vault password typed for it (``%wd connect``), or the sidebar's notebook
-access toggle (a Jupyter-authenticated route). Grants name connections by id, so a rename keeps
-them, and live in this process's memory, tied to the kernel: a restart clears the kernel's memory
-and its grants alike, a shutdown forgets the kernel. Grants the user asked to *remember* are kept
-per notebook path in ``vault.db`` and applied to every later kernel of that notebook. Locking the
-vault keeps the grants but answers nothing until the next unlock.
+perform on its own: the vault password, typed for it in ``%wd connect`` or in the sidebar (the
+Jupyter token that authenticates the sidebar's routes is readable by kernel code, so it is no
+consent). Grants name connections by id, so a rename keeps them, and live in this process's
+memory, tied to one kernel id: a restart clears the kernel's memory and its grants alike, a
+shutdown forgets the kernel. Grants the user asked to *remember* are kept per notebook path in
+``vault.db``, but a path is only a session's label, which kernel code can change (``PATCH
+api/sessions``): remembered grants are therefore only *suggested* to a later kernel of that
+notebook, and applied when the user confirms them with the password. Locking the vault keeps
+the grants but answers nothing until the next unlock.
 
 Two kinds of routes, kept apart on purpose:
 
 - kernel routes under ``{base_url}watchdog-lab/broker/`` authenticate by the kernel token in a
   header and by nothing else: a Jupyter token or cookie alone gets a 403 there, so holding the
   server's credentials is not enough to pull a secret out of the broker;
-- UI routes (``watchdog-lab/kernels/{id}/grants``, ``watchdog-lab/notebook-grants``) are ordinary
-  Jupyter-authenticated routes that grant and revoke but never return a secret.
+- UI routes (``watchdog-lab/kernels/{id}/grants``, ``.../remembered-grants``,
+  ``watchdog-lab/notebook-grants``) are ordinary Jupyter-authenticated routes that grant (with
+  the password) and revoke (without) but never return a secret.
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ from ..vault.audit import Event
 from ..vault.errors import ConnectionNotFound, VaultError, VaultNotFound
 from ..vault.models import VaultState
 from .broker_errors import (
-    GrantNeedsPassword,
     GrantNotFound,
     KernelNotFound,
     KernelTokenInvalid,
@@ -55,17 +58,20 @@ from .broker_errors import (
     VaultLockedForKernel,
 )
 from .broker_models import (
+    ConfirmRememberedGrants,
     CreateKernelGrant,
     CreatePasswordGrant,
     DescribeForget,
     DescribeGrant,
     DescribeNotebookGrant,
     DescribeRevoke,
+    DescribeSuggestedGrant,
     GrantSource,
     ListKernelGrants,
     ListNotebookGrants,
     LookupConnection,
 )
+from .errors import PasswordRequired
 from .handlers import NAMESPACE, WatchdogHandler
 
 if TYPE_CHECKING:
@@ -99,8 +105,7 @@ class _Kernel:
     kernel_id: str
     digest: bytes
     grants: dict[str, _Grant] = field(default_factory=dict)
-    path: str | None = None
-    settled: bool = False  # remembered grants of its notebook applied
+    path: str | None = None  # its session's notebook as last read; decides no access by itself
 
 
 class RememberedGrants:
@@ -166,8 +171,8 @@ class KernelBroker:
 
     ``kernel_alive`` tells whether the server still runs a kernel (a token of a kernel that is
     gone is refused even if no shutdown was heard of); ``session_path`` gives the notebook path
-    of a kernel's session, for remembered grants. Runs on the server's IOLoop; a lock guards
-    the tables because the password check runs on a worker thread.
+    of a kernel's session, to remember grants under and to suggest remembered ones. Runs on the
+    server's IOLoop; a lock guards the tables because the password check runs on a worker thread.
     """
 
     def __init__(
@@ -177,10 +182,8 @@ class KernelBroker:
         kernel_alive: Callable[[str], bool] | None = None,
         session_path: Callable[[str], Awaitable[str | None]] | None = None,
         clock: Callable[[], float] = time.time,
-        ui_grants_need_password: bool = True,
     ) -> None:
         self._vault = vault
-        self.ui_grants_need_password = ui_grants_need_password
         self._kernel_alive = kernel_alive or (lambda kernel_id: True)
         self._session_path = session_path
         self._clock = clock
@@ -225,14 +228,14 @@ class KernelBroker:
         return token
 
     def kernel_restarted(self, kernel_id: str) -> None:
-        """Same kernel id and token, fresh process: its grants go; remembered ones come back."""
+        """Same kernel id and token, fresh process: its grants go (remembered ones are suggested
+        again, and come back when the user confirms them)."""
         with self._lock:
             entry = self._kernels.get(kernel_id)
             if entry is None:
                 return
             dropped = list(entry.grants.values())
             entry.grants.clear()
-            entry.settled = False
             entry.path = None
         self._audit_drops(kernel_id, dropped, "kernel restarted")
 
@@ -271,7 +274,7 @@ class KernelBroker:
         "Not granted" and "no such connection" are the same refusal, so kernel code cannot
         probe the vault for names.
         """
-        entry = await self._settle(kernel_id)
+        entry = self._entry(kernel_id)
         if not entry.grants:
             raise NotGranted(name)
         vault = self._vault()
@@ -312,17 +315,14 @@ class KernelBroker:
         remember: bool = False,
         password: SecretStr | None = None,
     ) -> tuple[DescribeGrant, bool]:
-        """The sidebar's toggle; with ``remember``, also for later kernels of the notebook.
-
-        Unless ``ui_grants_need_password`` is off, the vault password comes with it: the
-        Jupyter token that authenticates this route is readable by kernel code.
-        """
+        """The sidebar's toggle, confirmed by the vault password (the Jupyter token that
+        authenticates this route is readable by kernel code); with ``remember``, also suggested
+        to later kernels of the notebook."""
+        if password is None:
+            raise PasswordRequired("Granting a connection to a notebook")
         entry = await self._settle(kernel_id)
         vault = self._require_unlocked()
-        if self.ui_grants_need_password:
-            if password is None:
-                raise GrantNeedsPassword
-            await asyncio.to_thread(vault.verify_password, password.get_secret_value())
+        await asyncio.to_thread(vault.verify_password, password.get_secret_value())
         connection_id, name = self._resolve(vault, connection)
         if remember:
             if entry.path is None:
@@ -335,13 +335,23 @@ class KernelBroker:
                 )
         return self._grant(kernel_id, connection_id, name, GrantSource.UI)
 
-    async def grants(self, kernel_id: str) -> ListKernelGrants:
+    async def grants(self, kernel_id: str, *, suggest: bool = True) -> ListKernelGrants:
+        """The kernel's grants and, with ``suggest``, the grants remembered for its notebook
+        that it does not hold (the sidebar offers them; the kernel's own route leaves them
+        out, so kernel code cannot list names by moving its session from path to path)."""
         entry = await self._settle(kernel_id)
         vault = self._vault()
         state = vault.state
+        names: dict[str, str] = {}
         if state is VaultState.UNLOCKED:
             self._refresh_names(vault, entry)
-        remembered = set(self.remembered.for_path(entry.path)) if entry.path else set()
+            names = vault.connection_names()
+        remembered = self.remembered.for_path(entry.path) if entry.path else []
+        suggested = [
+            DescribeSuggestedGrant(connection_id=connection_id, connection=names.get(connection_id))
+            for connection_id in remembered
+            if connection_id not in entry.grants
+        ]
         return ListKernelGrants(
             kernel_id=kernel_id,
             path=entry.path,
@@ -350,7 +360,30 @@ class KernelBroker:
                 self._describe(grant, grant.connection_id in remembered)
                 for grant in entry.grants.values()
             ],
+            suggested=suggested if suggest else [],
         )
+
+    async def confirm_remembered(
+        self, kernel_id: str, password: SecretStr | None
+    ) -> ListKernelGrants:
+        """Apply the grants remembered for the kernel's notebook, now that the user confirmed
+        them with the vault password; the kernel's grants afterwards.
+
+        The notebook is the session's path as it is now. A remembered grant is never applied
+        without this: kernel code can point its own session at another notebook's path.
+        """
+        if password is None:
+            raise PasswordRequired("Applying a notebook's remembered grants")
+        entry = await self._settle(kernel_id)
+        vault = self._require_unlocked()
+        await asyncio.to_thread(vault.verify_password, password.get_secret_value())
+        if entry.path is None:
+            raise NoNotebook(kernel_id)
+        names = vault.connection_names()
+        for connection_id in self.remembered.for_path(entry.path):
+            if connection_id in names:
+                self._grant(kernel_id, connection_id, names[connection_id], GrantSource.NOTEBOOK)
+        return await self.grants(kernel_id)
 
     async def revoke(self, kernel_id: str, connection: str) -> DescribeRevoke:
         """Withdraw a grant now (the next lookup fails) and forget it for the notebook too:
@@ -416,27 +449,19 @@ class KernelBroker:
         return entry
 
     async def _settle(self, kernel_id: str) -> _Kernel:
-        """The kernel's entry, with its notebook's remembered grants applied once.
+        """The kernel's entry, with the notebook path of its session as it is now.
 
-        The session may be created after the kernel (the sessions API starts the kernel first),
-        so a kernel without a session is looked at again on its next request.
+        Read afresh on every UI request: sessions are created after their kernel, renamed with
+        their notebook, and moved by anyone holding the Jupyter token (kernel code included).
+        The path only says under which notebook to remember a grant and which remembered grants
+        to suggest; it never grants anything by itself.
         """
         entry = self._entry(kernel_id)
-        if entry.settled or self._session_path is None:
+        if self._session_path is None:
             return entry
         path = await self._session_path(kernel_id)
         entry = self._entry(kernel_id)  # it may have gone while we waited
-        if entry.settled or path is None:
-            return entry
         entry.path = path
-        entry.settled = True
-        try:
-            for connection_id in self.remembered.for_path(path):
-                if connection_id not in entry.grants:
-                    self._grant(kernel_id, connection_id, None, GrantSource.NOTEBOOK)
-        except VaultError as error:
-            # The kernel still works with what it has; the user sees the grant missing.
-            log.warning("WatchDog Lab could not apply grants remembered for %s: %s", path, error)
         return entry
 
     def _require_unlocked(self) -> Vault:
@@ -607,7 +632,7 @@ class BrokerGrantsHandler(KernelRouteHandler):
 
     @allow_unauthenticated
     async def get(self) -> None:
-        self.write_json(await self.broker.grants(self.kernel_id))
+        self.write_json(await self.broker.grants(self.kernel_id, suggest=False))
 
     @allow_unauthenticated
     async def post(self) -> None:
@@ -628,7 +653,8 @@ class BrokerGrantHandler(KernelRouteHandler):
 
 
 class KernelGrantsHandler(_BrokerHandler):
-    """``GET /watchdog-lab/kernels/{kernel_id}/grants``; ``POST`` ``{connection, remember?}``."""
+    """``GET /watchdog-lab/kernels/{kernel_id}/grants``; ``POST`` ``{connection, password,
+    remember?}``."""
 
     @web.authenticated
     @authorized
@@ -644,6 +670,19 @@ class KernelGrantsHandler(_BrokerHandler):
         )
         self.touch_vault()
         self.write_json(grant, status=201 if created else 200)
+
+
+class KernelRememberedGrantsHandler(_BrokerHandler):
+    """``POST /watchdog-lab/kernels/{kernel_id}/remembered-grants`` ``{password}``: apply the
+    grants remembered for the kernel's notebook (the ``suggested`` of its grants listing)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, kernel_id: str) -> None:
+        body = self.parse_body(ConfirmRememberedGrants)
+        listing = await self.broker.confirm_remembered(kernel_id, body.password)
+        self.touch_vault()
+        self.write_json(listing)
 
 
 class KernelGrantHandler(_BrokerHandler):
@@ -681,6 +720,7 @@ def routes() -> list[tuple[str, type[WatchdogHandler]]]:
         (rf"/{NAMESPACE}/broker/grants/?", BrokerGrantsHandler),
         (rf"/{NAMESPACE}/broker/grants/{_SEGMENT}/?", BrokerGrantHandler),
         (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/grants/?", KernelGrantsHandler),
+        (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/remembered-grants/?", KernelRememberedGrantsHandler),
         (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/grants/(?P<connection>[^/]+)/?", KernelGrantHandler),
         (rf"/{NAMESPACE}/notebook-grants/?", NotebookGrantsHandler),
     ]

@@ -78,22 +78,6 @@ class NoNotebook(KernelBrokerError):
         )
 
 
-class GrantNeedsPassword(KernelBrokerError):
-    """A sidebar grant without the vault password, while the server requires one.
-
-    Kernel code can read the Jupyter token (it sits in the runtime folder) and call the
-    sidebar's route itself; the vault password, typed in the sidebar, is what kernel code
-    cannot produce.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Granting a connection to a notebook needs the vault password: code running in a "
-            "kernel could otherwise call this route and grant itself access."
-        )
-
-
-register_error(GrantNeedsPassword, 422, "password_required")
 register_error(KernelTokenInvalid, 403, "kernel_token")
 register_error(NotLoopback, 403, "loopback_only")
 register_error(NotGranted, 403, "not_granted")

@@ -28,7 +28,7 @@ class GrantSource(str, Enum):
 
     PASSWORD = "password"  # noqa: S105 - `%wd connect`, confirmed with the vault password
     UI = "ui"  # the sidebar's notebook access toggle
-    NOTEBOOK = "notebook"  # remembered for the kernel's notebook, applied when it started
+    NOTEBOOK = "notebook"  # remembered for the kernel's notebook, confirmed by password
 
 
 class LookupConnection(_Request):
@@ -45,10 +45,25 @@ class CreatePasswordGrant(_Request):
 
 
 class CreateKernelGrant(_Request):
-    """UI route: ``connection`` is a name or an id; ``remember`` keeps it for the notebook."""
+    """UI route: ``connection`` is a name or an id; ``remember`` keeps it for the notebook.
+
+    ``password`` is required (the route answers ``password_required`` without it): the Jupyter
+    token that authenticates the route is readable by kernel code. It is optional in the model
+    only so that its absence gets that answer rather than a generic ``invalid_body``.
+    """
 
     connection: str = Field(min_length=1, max_length=256)
     remember: bool = False
+    password: SecretStr | None = None
+
+
+class ConfirmRememberedGrants(_Request):
+    """UI route: apply the grants remembered for the kernel's notebook, with the password.
+
+    Remembered grants are never applied by themselves: the notebook path they are kept under
+    is a session's, and kernel code can move its session to any path.
+    """
+
     password: SecretStr | None = None
 
 
@@ -62,11 +77,23 @@ class DescribeGrant(_Response):
     remembered: bool = Field(description="also remembered for the kernel's notebook")
 
 
+class DescribeSuggestedGrant(_Response):
+    """A grant remembered for the kernel's notebook, not applied to this kernel (yet)."""
+
+    connection_id: str
+    connection: str | None = Field(description="current name; null while the vault is locked")
+
+
 class ListKernelGrants(_Response):
     kernel_id: str
     path: str | None = Field(description="the notebook of the kernel's session, if any")
     vault: VaultState
     grants: list[DescribeGrant]
+    suggested: list[DescribeSuggestedGrant] = Field(
+        default_factory=list,
+        description="remembered for the notebook, applied only when the user confirms them "
+        "with the password (POST kernels/{kernel_id}/remembered-grants)",
+    )
 
 
 class DescribeRevoke(_Response):

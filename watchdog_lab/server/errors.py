@@ -10,6 +10,10 @@ Status choices, and why:
   reads 403 as "the Jupyter session is gone, log in again"; a mistyped vault password must not
   look like that. The ``reason`` (``wrong_password``, ``totp_required``, ``invalid_totp_code``)
   tells the three apart.
+- A route that could hand a secret to code or weaken the vault, called without the vault
+  password in its body: **422** (``password_required``). The Jupyter token that authenticates
+  every route is readable by kernel code, so the password typed for that request is the
+  user's consent; a wrong one is ``wrong_password`` and counts towards the unlock throttle.
 - Vault locked: **423 Locked** (``vault_locked``): the resource exists but needs unlocking first.
 - Too many unlock attempts: **429** with ``Retry-After`` in whole seconds.
 - No vault yet: **409** (``vault_absent``), not 404: the route exists and the sidebar treats a
@@ -94,6 +98,23 @@ class InvalidBody(ApiError):
 class InvalidQuery(ApiError):
     status = 400
     reason_code = "invalid_query"
+
+
+class PasswordRequired(ApiError):
+    """A request that needs the user's consent came without the vault password.
+
+    Kernel code can read the Jupyter token (it sits in the runtime folder) and call any route
+    with it; the vault password, typed for this one request, is what kernel code cannot produce.
+    """
+
+    status = 422
+    reason_code = "password_required"
+
+    def __init__(self, action: str) -> None:
+        super().__init__(
+            f"{action} needs the vault password in the request ('password'): code running in a "
+            "kernel can use the Jupyter token, so only the password shows it is you."
+        )
 
 
 class InvalidPathValue(ApiError):

@@ -7,6 +7,7 @@ it: these are JSON answers and must never become a page.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from http.client import responses
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from tornado import web
 
 from ..redact.notebook import redact_value
@@ -25,6 +26,7 @@ from .errors import (
     InvalidBody,
     InvalidJson,
     InvalidQuery,
+    PasswordRequired,
     to_api_error,
 )
 
@@ -98,6 +100,19 @@ class WatchdogHandler(ExtensionHandlerMixin, APIHandler):
         touch = getattr(self.extensionapp, "touch_vault", None)
         if callable(touch):
             touch()
+
+    async def confirm_password(self, password: SecretStr | None, action: str) -> None:
+        """The user's consent for this one request: the vault password, checked by the vault.
+
+        Every route that could make a secret reachable to code (a grant to a kernel or a bot)
+        or weaken the vault (two-factor, removing a connection) calls this first. The Jupyter
+        token alone is not consent: kernel code can read it. The check is the vault's own
+        (:meth:`~watchdog_lab.vault.Vault.verify_password`): rate limited and audited like an
+        unlock, off the IOLoop (Argon2). ``action`` names the act in the refusal's message.
+        """
+        if password is None:
+            raise PasswordRequired(action)
+        await asyncio.to_thread(self.vault.verify_password, password.get_secret_value())
 
     # ------------------------------------------------------------------ requests
 
@@ -310,20 +325,3 @@ _HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 def _dumps(payload: Any) -> str:
     """JSON with ``<``, ``>`` and ``&`` escaped (valid JSON; the same value once parsed)."""
     return json.dumps(payload).translate(_HTML_SAFE)
-
-
-def route_table() -> list[tuple[str, type[WatchdogHandler]]]:
-    """Routes relative to the server's base URL (the extension app prepends it).
-
-    Each service keeps its handlers in its own module; the catch-all 404 comes last.
-    """
-    from .bot_handlers import routes as bot_routes
-    from .broker import routes as broker_routes
-    from .vault_handlers import routes as vault_routes
-
-    return [
-        *vault_routes(),
-        *bot_routes(),
-        *broker_routes(),
-        (rf"/{NAMESPACE}/(.*)", NotFoundHandler),
-    ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from ..bots.models import PromoteBot, UpdateGrants
 from ..vault.models import AuditEvent, VaultState
 
 
@@ -46,22 +47,54 @@ class UpdateVaultPassword(_Request):
 
 
 class CreateTotpEnrolment(_Request):
-    """Starts two-factor enrolment; no fields."""
+    """Starts two-factor enrolment. The password: whoever enrols a seed they hold locks the
+    owner out, and the Jupyter token alone is readable by kernel code."""
+
+    password: SecretStr | None = None
 
 
 class ConfirmTotp(_Request):
-    """The secret shown at enrolment (sent back: the server keeps nothing until confirmed)."""
+    """The secret shown at enrolment (sent back: the server keeps nothing until confirmed),
+    a code from the authenticator, and the vault password."""
 
+    password: SecretStr | None = None
     secret: SecretStr
     code: SecretStr
 
 
 class DeleteTotp(_Request):
+    password: SecretStr | None = None
     code: SecretStr
 
 
 class DeleteConnection(_Request):
-    """No fields."""
+    """The vault password: removing a connection cannot be undone."""
+
+    password: SecretStr | None = None
+
+
+class PromoteBotRequest(PromoteBot):
+    """``POST bots``: a promote, plus the vault password when it grants connections.
+
+    The password is the user's consent to hand those connections to the bot's code; it is
+    checked by the route and dropped (:meth:`promote`) before anything is queued or stored.
+    """
+
+    password: SecretStr | None = None
+
+    def promote(self) -> PromoteBot:
+        """The core request, without the password."""
+        return PromoteBot.model_validate(self.model_dump(exclude={"password"}))
+
+
+class UpdateBotGrants(UpdateGrants):
+    """``PUT bots/{ref}/grants``: the new grants, plus the vault password unless the list is
+    empty (taking every connection away needs no consent)."""
+
+    password: SecretStr | None = None
+
+    def grants(self) -> UpdateGrants:
+        return UpdateGrants.model_validate(self.model_dump(exclude={"password"}))
 
 
 class DescribeVaultStatus(_Response):

@@ -21,7 +21,7 @@ from tornado.ioloop import IOLoop
 
 from ..vault import CreateConnection, ListConnectionsResponse, RenameConnection, UpdateConnection
 from ..vault.kinds import validate_name
-from .errors import InvalidPathValue
+from .errors import InvalidPathValue, PasswordRequired
 from .handlers import NAMESPACE, WatchdogHandler
 from .models import (
     ConfirmTotp,
@@ -132,13 +132,17 @@ class PasswordHandler(VaultRouteHandler):
 
 
 class TotpHandler(VaultRouteHandler):
-    """``POST /watchdog-lab/vault/totp``: begin enrolment; ``DELETE`` ``{code}``: turn it off."""
+    """``POST /watchdog-lab/vault/totp`` ``{password}``: begin enrolment; ``DELETE``
+    ``{password, code}``: turn it off. The password is required: with the Jupyter token alone,
+    kernel code could enrol a seed it holds and lock the owner out."""
 
     @web.authenticated
     @authorized
-    def post(self) -> None:
-        self.parse_body(CreateTotpEnrolment)
-        enrolment = self.vault.begin_totp()
+    async def post(self) -> None:
+        body = self.parse_body(CreateTotpEnrolment)
+        if body.password is None:
+            raise PasswordRequired("Turning on two-factor authentication")
+        enrolment = await self.in_thread(self.vault.begin_totp, body.password.get_secret_value())
         self.touch_vault()
         self.write_json(
             DescribeTotpEnrolment(
@@ -149,21 +153,32 @@ class TotpHandler(VaultRouteHandler):
 
     @web.authenticated
     @authorized
-    def delete(self) -> None:
+    async def delete(self) -> None:
         body = self.parse_body(DeleteTotp)
-        self.vault.disable_totp(body.code.get_secret_value())
+        if body.password is None:
+            raise PasswordRequired("Turning off two-factor authentication")
+        await self.in_thread(
+            self.vault.disable_totp, body.password.get_secret_value(), body.code.get_secret_value()
+        )
         self.touch_vault()
         self.write_json(self.status())
 
 
 class TotpConfirmHandler(VaultRouteHandler):
-    """``POST /watchdog-lab/vault/totp/confirm`` ``{secret, code}``: turn two-factor on."""
+    """``POST /watchdog-lab/vault/totp/confirm`` ``{password, secret, code}``: turn it on."""
 
     @web.authenticated
     @authorized
-    def post(self) -> None:
+    async def post(self) -> None:
         body = self.parse_body(ConfirmTotp)
-        self.vault.enable_totp(body.secret.get_secret_value(), body.code.get_secret_value())
+        if body.password is None:
+            raise PasswordRequired("Turning on two-factor authentication")
+        await self.in_thread(
+            self.vault.enable_totp,
+            body.password.get_secret_value(),
+            body.secret.get_secret_value(),
+            body.code.get_secret_value(),
+        )
         self.touch_vault()
         self.write_json(self.status())
 
@@ -189,7 +204,7 @@ class ConnectionsHandler(VaultRouteHandler):
 
 
 class ConnectionHandler(VaultRouteHandler):
-    """``GET|PATCH|DELETE /watchdog-lab/connections/{name}``."""
+    """``GET|PATCH|DELETE /watchdog-lab/connections/{name}``; ``DELETE`` takes ``{password}``."""
 
     @web.authenticated
     @authorized
@@ -210,9 +225,10 @@ class ConnectionHandler(VaultRouteHandler):
 
     @web.authenticated
     @authorized
-    def delete(self, name: str) -> None:
+    async def delete(self, name: str) -> None:
         name = self.connection_name(name)
-        self.parse_body(DeleteConnection)
+        body = self.parse_body(DeleteConnection)
+        await self.confirm_password(body.password, "Removing a connection")
         self.vault.remove_connection(name)
         self.touch_vault()
         self.set_status(204)
@@ -239,18 +255,19 @@ class ConnectionRenameHandler(VaultRouteHandler):
 
 
 class ConnectionByIdHandler(VaultRouteHandler):
-    """``DELETE /watchdog-lab/connections/by-id/{id}``: remove a record that no longer decrypts
-    (its name is unknowable, so it cannot be removed by name)."""
+    """``DELETE /watchdog-lab/connections/by-id/{id}`` ``{password}``: remove a record that no
+    longer decrypts (its name is unknowable, so it cannot be removed by name)."""
 
     @web.authenticated
     @authorized
-    def delete(self, connection_id: str) -> None:
+    async def delete(self, connection_id: str) -> None:
         if not _CONNECTION_ID.fullmatch(connection_id):
             raise InvalidPathValue(
                 "A connection id is 32 lowercase hex characters, as listed by "
                 "GET connections (field 'id')."
             )
-        self.parse_body(DeleteConnection)
+        body = self.parse_body(DeleteConnection)
+        await self.confirm_password(body.password, "Removing a connection")
         self.vault.remove_connection_by_id(connection_id)
         self.touch_vault()
         self.set_status(204)

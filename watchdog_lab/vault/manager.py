@@ -425,33 +425,43 @@ class Vault:
 
     # -------------------------------------------------------------------- TOTP
 
-    def begin_totp(self, account: str = "vault") -> TotpEnrolment:
-        """A fresh secret and its provisioning URI; nothing is stored until :meth:`enable_totp`."""
+    def begin_totp(self, password: str, account: str = "vault") -> TotpEnrolment:
+        """A fresh secret and its provisioning URI; nothing is stored until :meth:`enable_totp`.
+
+        Every step of two-factor enrolment and removal takes the vault password (checked, and
+        rate limited, like an unlock): an unlocked vault alone is not the owner's consent, and
+        whoever enrols a seed they hold locks the owner out.
+        """
         self._require_keys()
         if self.totp_enabled:
             raise TotpAlreadyEnabled
+        self.verify_password(password)
         secret = totp.new_secret()
         return TotpEnrolment(secret=secret, provisioning_uri=totp.provisioning_uri(secret, account))
 
-    def enable_totp(self, secret: str, code: str) -> None:
-        """Turn TOTP on once the user proves their authenticator holds ``secret``."""
+    def enable_totp(self, password: str, secret: str, code: str) -> None:
+        """Turn TOTP on once the user proves their authenticator holds ``secret`` (and, with
+        the password, that they are the vault's owner)."""
         with self._lock:
             keys = self._require_keys()
             header = self._header()
             if header.totp is not None:
                 raise TotpAlreadyEnabled
+            self.verify_password(password)
             step = totp.accept(secret, code, self._clock(), 0)
             blob = keys.aead.encrypt(secret.encode(), aad(FORMAT_VERSION, header.vault_id, "totp"))
             with self._open().transaction() as db:
                 self._store_totp(db, keys, header, blob, step)
                 audit.record(db, Event.TOTP_ENABLED, self._clock(), vault_id=header.vault_id)
 
-    def disable_totp(self, code: str) -> None:
+    def disable_totp(self, password: str, code: str) -> None:
+        """Turn TOTP off: the password and a fresh code, both."""
         with self._lock:
             keys = self._require_keys()
             header = self._header()
             if header.totp is None:
                 raise TotpNotEnabled
+            self.verify_password(password)
             secret = self._totp_secret(keys, header)
             step = totp.accept(secret, code, self._clock(), header.totp_last_step)
             with self._open().transaction() as db:
@@ -737,6 +747,23 @@ class Vault:
                     connection_id=connection_id,
                     note="removed by id (record unreadable)",
                 )
+
+    # ---------------------------------------------------------------- services
+
+    def service_key(self, purpose: str) -> bytes:
+        """A key bound to one ``purpose`` of another service (``"bot-seal"``), from the data key.
+
+        HKDF-SHA256 with info ``watchdog-lab/v1/service/<purpose>``: the prefix keeps these
+        keys apart from the vault's own subkeys, so no caller can obtain the name-index or
+        header-MAC key through here. Only while unlocked (raises :class:`VaultLocked`): a
+        process that never had the password, a kernel or a bot included, cannot derive it.
+        The data key survives a password change, so what was keyed before still verifies.
+        """
+        if not purpose or not purpose.replace("-", "").isalnum():
+            raise ValueError("a service key purpose is a short name like 'bot-seal'")
+        with self._lock:
+            keys = self._require_keys()
+            return subkey(keys.dek, f"watchdog-lab/v1/service/{purpose}")
 
     # -------------------------------------------------------------------- audit
 

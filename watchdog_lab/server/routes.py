@@ -1,0 +1,25 @@
+"""The extension's route table: every service's routes, then the catch-all 404.
+
+A module of its own so that the base handler module imports no service module (each service's
+handlers import the base; the base importing them back would be a cycle).
+"""
+
+from __future__ import annotations
+
+from .bot_handlers import routes as bot_routes
+from .broker import routes as broker_routes
+from .handlers import NAMESPACE, NotFoundHandler, WatchdogHandler
+from .vault_handlers import routes as vault_routes
+
+
+def route_table() -> list[tuple[str, type[WatchdogHandler]]]:
+    """Routes relative to the server's base URL (the extension app prepends it).
+
+    Each service keeps its handlers in its own module; the catch-all 404 comes last.
+    """
+    return [
+        *vault_routes(),
+        *bot_routes(),
+        *broker_routes(),
+        (rf"/{NAMESPACE}/(.*)", NotFoundHandler),
+    ]
