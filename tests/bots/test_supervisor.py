@@ -248,10 +248,10 @@ def test_granted_secrets_reach_the_kernel_environment_only_never_argv_or_the_run
     assert secret.encode() not in proc(status.pid, "cmdline")
     assert secret.encode() not in proc(status.pid, "environ")  # handed over on stdin
     assert secret.encode() not in proc(status.kernel_pid, "cmdline")
-    # The kernel's initial environment is where the runner puts it (the SDK removed it from
-    # os.environ at start-up, and made the process non-dumpable)...
-    from watchdog_lab.sdk.injection import ENV_VAR
+    # The kernel gets them on an inherited pipe: its environment names the descriptor only...
+    from watchdog_lab.sdk.injection import FD_ENV_VAR
 
-    assert ENV_VAR.encode() in proc(status.kernel_pid, "environ")
+    kernel_env = proc(status.kernel_pid, "environ")
+    assert FD_ENV_VAR.encode() in kernel_env and secret.encode() not in kernel_env
     # ...and nowhere in the environment of the process that started the bot.
     assert all(secret not in value for value in os.environ.values())

@@ -240,6 +240,10 @@ def session(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Iterato
             )
         )
 
+        notebook = home / "bots" / alpha_id / "notebook" / "v1.ipynb"
+        notebook.write_bytes(notebook.read_bytes().replace(b"greeting", b"greeting ", 1))
+        steps["start_tampered"] = run("bots", "start", "Alpha")  # no longer the one promoted
+
         term = Terminal(
             ["bots", "promote", str(ticker), "--name", "Ticker", "--continuous", "--start"],
             clean_env(home, **s.cli.extra_env),
@@ -444,6 +448,14 @@ def test_restart_without_grants_needs_no_password_and_replaces_the_runner(
     assert isinstance(after, BotStatus)
     assert after.pid != session.facts["pid_before_restart"]
     assert not process_alive(session.facts["pid_before_restart"])  # type: ignore[arg-type]
+
+
+def test_start_refuses_a_bot_whose_notebook_changed_outside_watchdog_lab(
+    session: Session,
+) -> None:
+    err = refused(session.steps["start_tampered"])
+    assert "The notebook of bot 'Alpha' changed outside WatchDog Lab" in err
+    assert "connections are withheld" in err and GENERIC_TOKEN not in err
 
 
 def test_stop_leaves_the_bot_stopped_with_no_runner(session: Session) -> None:

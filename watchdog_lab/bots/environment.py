@@ -64,6 +64,7 @@ __all__ = [
     "build_environment",
     "check_requirements",
     "default_cache_dir",
+    "environment_lock",
     "find_startup_code",
     "install_sdk",
     "installed_packages",
@@ -453,6 +454,74 @@ def unique_disk_bytes(root: Path) -> int:
     visit(Path(root))
     total += sum(size for links, nlink, size in seen.values() if links >= nlink)
     return total
+
+
+# --- the lock -------------------------------------------------------------------------------
+
+LOCK_HEADER = "# WatchDog Lab bot environment lock v1: written and sealed at promote. Do not edit."
+
+
+def _sha256_hex(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _dist_name_version(dist_info: Path) -> tuple[str, str]:
+    """Name and version from METADATA's headers (the folder name can be normalised away)."""
+    name = version = ""
+    try:
+        text = (dist_info / "METADATA").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        if sep and key == "Name" and not name:
+            name = value.strip()
+        elif sep and key == "Version" and not version:
+            version = value.strip()
+    stem = dist_info.name.removesuffix(".dist-info")
+    fallback_name, _, fallback_version = stem.rpartition("-")
+    return canonicalize_name(name or fallback_name or stem), version or fallback_version or "?"
+
+
+def environment_lock(venv_dir: str | os.PathLike[str]) -> bytes:
+    """What a bot's venv holds, as deterministic text: the lock that promote writes and seals.
+
+    One line per installed distribution, ``name==version record-sha256=<hex>``: a RECORD lists
+    the hash of every file its wheel installed, so hashing RECORD pins each file's expected
+    content without reading the files (which would cost a second per start for a big
+    environment). Also pinned: ``pyvenv.cfg`` and the interpreter link (which interpreter runs
+    the bot), every ``.pth`` file and ``sitecustomize``/``usercustomize`` (code that runs at
+    interpreter start, owned by no RECORD when planted), and the names at the top of
+    ``site-packages`` (a planted module that would shadow a real one). Recomputed at every
+    start that hands out connections and compared with the sealed lock, so a package added,
+    removed, upgraded or planted outside WatchDog Lab is caught. Not caught: a file edited in
+    place under an unchanged RECORD (the venv is read-only to a sandboxed bot, and hardlinked
+    from the uv cache).
+    """
+    venv = Path(venv_dir)
+    site = site_packages_dir(venv)
+    lines = [LOCK_HEADER]
+    python = venv / "bin" / "python"
+    target = os.readlink(python) if python.is_symlink() else f"file sha256={_sha256_hex(python)}"
+    lines.append(f"interpreter {target}")
+    lines.append(f"pyvenv.cfg sha256={_sha256_hex(venv / 'pyvenv.cfg')}")
+    packages = []
+    for dist_info in sorted(site.glob("*.dist-info")):
+        name, version = _dist_name_version(dist_info)
+        record = dist_info / "RECORD"
+        digest = _sha256_hex(record) if record.is_file() else "none"
+        packages.append(f"package {name}=={version} record-sha256={digest}")
+    lines.extend(sorted(packages))
+    startup = sorted({p.name for p in site.glob("*.pth")} | set(STARTUP_MODULES))
+    for name in startup:
+        path = site / name
+        if path.is_file():
+            lines.append(f"startup {name} sha256={_sha256_hex(path)}")
+    entries = sorted(e.name for e in site.iterdir() if e.name not in _SKIP_NAMES)
+    lines.append("site-packages " + json.dumps(entries))
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 # --- building -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -28,10 +28,11 @@ from ..vault import Vault, VaultLocked, VaultNotFound
 from ..vault.audit import Event
 from ..vault.kinds import validate_name
 from .environment import EnvironmentReport, build_environment
-from .errors import BotError, NotebookError, PackagesRefused
+from .errors import BotError, BotSealBroken, NotebookError, PackagesRefused
 from .layout import BotPaths, write_json_atomic
 from .logs import follow, read_records, tail_records
 from .models import (
+    DEFAULT_CONNECT_PORTS,
     BotConfig,
     BotMode,
     BotState,
@@ -42,6 +43,17 @@ from .models import (
     RestartPolicy,
 )
 from .registry import BotRecord, BotRegistry, DuplicateBot
+from .seal import (
+    SealFault,
+    current_lock,
+    fault_message,
+    fault_reason,
+    lock_path,
+    seal_version,
+    sealed_notebook_digest,
+    verify_version,
+    write_private_atomic,
+)
 from .status import is_alive, read_status, runner_is_alive, write_status
 
 if TYPE_CHECKING:
@@ -85,8 +97,10 @@ class BotManager:
         policy: object | None = None,
         wheels_only: bool = True,
         uv_cache: Path | None = None,
+        connect_ports: Sequence[int] = DEFAULT_CONNECT_PORTS,
     ) -> None:
         self.vault = vault
+        self.connect_ports = list(connect_ports)
         self.home = vault.home
         self.registry = BotRegistry(vault.store)
         self.python = python or sys.executable
@@ -126,7 +140,13 @@ class BotManager:
         return PromotePlan(nb, grants, list(decision.approved))
 
     def promote(self, request: PromoteBot, progress: Progress = _quiet) -> DescribeBot:
-        """Freeze the notebook, build the bot's venv and kernel, register it (and start it)."""
+        """Freeze the notebook, build the bot's venv and kernel, register it (and start it).
+
+        With the vault unlocked, version 1 and the environment lock are sealed
+        (:mod:`.seal`). Promoting while locked still works, for a bot without connections
+        (granting them needs the vault unlocked anyway), but leaves the bot unsealed: it can
+        never be given connections, since sealing later would bless whatever is on disk then.
+        """
         from .kernelspec import write_kernelspec
 
         nb, grants, approved = self.check_promote(request, progress)
@@ -135,7 +155,7 @@ class BotManager:
         paths.create()
         try:
             progress("freezing notebook as version 1")
-            _freeze(nb, paths.notebook(1))
+            notebook = _freeze(nb, paths.notebook(1))
             progress(f"building environment ({len(approved)} package(s) requested)")
             report = build_environment(
                 paths.venv,
@@ -144,6 +164,11 @@ class BotManager:
                 wheels_only=self.wheels_only,
                 progress=progress,
             )
+            lock = current_lock(paths)
+            write_private_atomic(lock_path(paths), lock)
+            sealed = self._seal(paths, 1, notebook, lock, progress)
+            if grants and not sealed:  # the vault was locked during the build
+                raise VaultLocked
             progress("writing kernelspec")
             spec_dir = write_kernelspec(self.home, bot_id, request.name, paths.venv_python)
             config = BotConfig(
@@ -156,13 +181,14 @@ class BotManager:
                 restart=self.restart_policy,
                 sandbox=self.sandbox_mode,
                 rlimits=self.rlimits,
+                connect_ports=self.connect_ports,
             )
             write_json_atomic(paths.config_file, config.model_dump(mode="json"))
             record = self.registry.create(config, grants)
         except BaseException:
             shutil.rmtree(paths.root, ignore_errors=True)
             raise
-        self._log_environment(paths, record, report)
+        self._log_environment(paths, record, report, sealed)
         self.vault.record_event(
             Event.BOT_PROMOTED,
             subject=bot_id,
@@ -181,8 +207,21 @@ class BotManager:
             self._policy = DependencyPolicy()
         return self._policy
 
+    def _seal(
+        self, paths: BotPaths, version: int, notebook: bytes, lock: bytes, progress: Progress
+    ) -> bool:
+        """Seal ``version`` if the vault is unlocked; whether it was sealed."""
+        if self.vault.state.value != "unlocked":
+            return False
+        progress(f"sealing version {version}")
+        try:
+            seal_version(self.vault, paths, version, notebook, lock)
+        except VaultLocked:  # locked meanwhile (auto-lock, another tab)
+            return False
+        return True
+
     def _log_environment(
-        self, paths: BotPaths, record: BotRecord, report: EnvironmentReport
+        self, paths: BotPaths, record: BotRecord, report: EnvironmentReport, sealed: bool
     ) -> None:
         """Every new package is written where the user looks: the bot's log and the audit log."""
         from ..redact import Redactor
@@ -214,6 +253,13 @@ class BotManager:
                 )
             for warning in report.warnings:
                 writer.write("system", f"WARNING: {warning}")
+            if not sealed:
+                writer.write(
+                    "system",
+                    "WARNING: not sealed (the vault was locked at promote): this bot can run "
+                    "without connections only; promote it again with the vault unlocked to give "
+                    "it some",
+                )
         finally:
             writer.close()
 
@@ -232,6 +278,8 @@ class BotManager:
         if self.vault.state.value != "unlocked":
             raise VaultLocked
         ids = [self.vault.get_connection(name).id for name in names]
+        if ids:  # never grant to a bot whose notebook is not the one promoted
+            self.check_seal(record, grants=True, refuse_start=False)
         self.registry.set_grants(record.id, ids)
         self.vault.record_event(
             Event.BOT_GRANTS_CHANGED,
@@ -304,8 +352,47 @@ class BotManager:
 
     # -------------------------------------------------------- start / stop
 
+    def check_seal(
+        self, record: BotRecord, *, grants: bool | None = None, refuse_start: bool = True
+    ) -> None:
+        """Refuse a bot whose sealed notebook or packages changed (:class:`BotSealBroken`).
+
+        Verified whenever the vault is unlocked (the key exists only then). A bot that will
+        get connections (``grants``, by default whether it has any) must verify, and must be
+        sealed; with the vault locked it cannot get them anyway (:class:`VaultLocked`). A bot
+        without connections runs unsealed, and unverified while the vault is locked: it gets
+        nothing to withhold. A refusal is audited (``bot.seal_broken``); with ``refuse_start``
+        the bot is also left stopped, not desired running, with the reason in its status, so
+        that a reconcile does not retry (and re-audit) it at every unlock.
+        """
+        needs = bool(record.grants) if grants is None else grants
+        if self.vault.state.value != "unlocked":
+            if needs:
+                raise VaultLocked
+            return
+        version = record.config.notebook_version
+        fault = verify_version(self.vault, BotPaths(self.home, record.id), version)
+        if fault is None or (fault is SealFault.UNSEALED and not needs):
+            return
+        if refuse_start:
+            paths = BotPaths(self.home, record.id)
+            self.registry.set_desired(record.id, "stopped")
+            status = read_status(paths.status_file, record.id)
+            status.state, status.pid, status.kernel_pid = BotState.STOPPED, None, None
+            status.next_run_at = None
+            status.reason = fault_reason(fault)
+            write_status(paths.status_file, status)
+        self.vault.record_event(
+            Event.BOT_SEAL_BROKEN,
+            subject=record.id,
+            detail={"bot": record.name, "version": version, "changed": fault.value},
+        )
+        raise BotSealBroken(fault_message(record.name, version, fault))
+
     def granted_connections(self, record: BotRecord) -> list[Connection]:
-        """Decrypt exactly what this bot was granted (needs the vault unlocked)."""
+        """The one door to a bot's secrets: check its seal (:meth:`check_seal`), then decrypt
+        exactly what it was granted ([] for none). Needs the vault unlocked for grants."""
+        self.check_seal(record)
         out = []
         for connection_id in record.grants:
             secrets = self.vault.get_connection_by_id(connection_id)
@@ -313,23 +400,36 @@ class BotManager:
         return out
 
     def start(self, ref: str) -> DescribeBot:
+        """Start a bot that is not running. Its seal is checked before any connection is
+        decrypted (:meth:`check_seal`); a running bot is left as it is."""
         record = self.registry.get(ref)
         status = self.effective_status(record)
         if status.state in ACTIVE_STATES:
             self.registry.set_desired(record.id, "running")
             return self._describe(record)
-        connections = self.granted_connections(record) if record.grants else []
+        connections = self.granted_connections(record)  # checks the seal first
         self.registry.set_desired(record.id, "running")
         self.spawn(record, connections)
         self.vault.record_event(Event.BOT_STARTED, subject=record.id, detail={"bot": record.name})
         return self.describe(record.id)
 
     def spawn(self, record: BotRecord, connections: list[Connection]) -> int:
-        """Start a detached runner and hand it the connections on its stdin; return its pid."""
+        """Start a detached runner and hand it the connections on its stdin; return its pid.
+
+        The mechanism only: ``connections`` must come from :meth:`granted_connections`, which
+        checks the bot's seal first."""
         paths = BotPaths(self.home, record.id)
         paths.create()
         write_json_atomic(paths.config_file, record.config.model_dump(mode="json"))
         token = encode_connections(connections) if connections else ""
+        pin = b""
+        if connections:  # secrets go only with the notebook bytes that were sealed
+            digest = sealed_notebook_digest(self.vault, paths, record.config.notebook_version)
+            if digest is None:
+                raise BotSealBroken(
+                    fault_message(record.name, record.config.notebook_version, SealFault.SEAL)
+                )
+            pin = digest.hex().encode("ascii")
         env = {
             key: os.environ[key]
             for key in ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "PYTHONPATH")
@@ -357,7 +457,8 @@ class BotManager:
             )
         assert proc.stdin is not None
         try:
-            proc.stdin.write(token.encode("ascii") + b"\n")
+            # Line 1: the connections; line 2: the notebook digest the runner must run.
+            proc.stdin.write(token.encode("ascii") + b"\n" + pin + b"\n")
             proc.stdin.close()
         except BrokenPipeError as exc:
             raise BotStartFailed(
@@ -392,6 +493,8 @@ class BotManager:
         return self.describe(record.id)
 
     def restart(self, ref: str) -> DescribeBot:
+        """Stop, then start. A bot whose seal is broken ends stopped: its code changed, and a
+        running runner would execute the changed notebook at its next run."""
         record = self.registry.get(ref)
         if self.needs_unlock_to_start(ref, restart=True) and self.vault.state.value != "unlocked":
             raise VaultLocked  # refused before the stop: a restart must not end as a stop
@@ -442,7 +545,7 @@ class BotManager:
                 done[record.name] = BotState.WAITING_FOR_UNLOCK.value
             else:
                 try:
-                    connections = self.granted_connections(record) if record.grants else []
+                    connections = self.granted_connections(record)  # checks the seal first
                     self.spawn(record, connections)
                     done[record.name] = "restarted"
                 except BotError as exc:
@@ -485,8 +588,9 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def _freeze(nb: nbformat.NotebookNode, target: Path) -> None:
-    """The frozen version carries code only: research outputs may hold what the bot must not."""
+def _freeze(nb: nbformat.NotebookNode, target: Path) -> bytes:
+    """The frozen version carries code only: research outputs may hold what the bot must not.
+    Returns the exact bytes written, which is what the seal covers."""
     import copy
 
     frozen = copy.deepcopy(nb)
@@ -494,10 +598,10 @@ def _freeze(nb: nbformat.NotebookNode, target: Path) -> None:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    tmp = target.with_suffix(".tmp")
-    nbformat.write(frozen, str(tmp))
-    tmp.chmod(0o600)
-    tmp.replace(target)
+    text = nbformat.writes(frozen)
+    data = (text if text.endswith("\n") else text + "\n").encode("utf-8")
+    write_private_atomic(target, data)
+    return data
 
 
 def _kill_group(pid: int) -> None:

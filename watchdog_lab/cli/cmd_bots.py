@@ -488,7 +488,9 @@ def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.Argume
             "Bots are notebooks promoted to supervised processes, each with its own venv, "
             "kernel and folders, and only the connections granted to it. The vault password "
             "is needed only to grant connections (promote --connection) and to start or restart "
-            f"a bot that has some. {UV_CACHE_ENV} sets the shared uv cache folder (default: "
+            "a bot that has some; such a bot is refused its connections if its notebook or "
+            "packages changed outside WatchDog Lab since it was promoted (its seal, checked at "
+            f"every start). {UV_CACHE_ENV} sets the shared uv cache folder (default: "
             "cache/uv in the data folder)."
         ),
     )

@@ -34,6 +34,7 @@ class Event(str, Enum):
     BOT_STOPPED = "bot.stopped"
     BOT_DELETED = "bot.deleted"
     BOT_GRANTS_CHANGED = "bot.grants_changed"
+    BOT_SEAL_BROKEN = "bot.seal_broken"  # its notebook or packages changed outside WatchDog Lab
     KERNEL_GRANTED = "kernel.granted"
     KERNEL_REVOKED = "kernel.revoked"
     NOTEBOOK_GRANT_REMEMBERED = "notebook.grant_remembered"
