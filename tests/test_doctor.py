@@ -119,3 +119,19 @@ def test_report_is_json_serialisable(home: Path) -> None:
     data = json.loads(json.dumps(gather(home).model_dump(mode="json")))
     assert data["sandbox"]["best"] in {"landlock", "bubblewrap", "unsandboxed"}
     assert data["vault_file"]["expected"] == "0600"
+
+
+def test_the_interactive_kernel_sandbox_is_reported(home: Path) -> None:
+    from watchdog_lab.provisioning import describe_kernel_sandbox
+
+    assert gather(home, sandbox=SANDBOX).kernel_sandbox == describe_kernel_sandbox("best")
+    given = "landlock (ABI 7) + private mounts + private /proc"
+    report = gather(home, sandbox=SANDBOX, kernel_sandbox=given)
+    assert report.kernel_sandbox == given
+    assert not any("Interactive kernels" in w for w in report.warnings)
+
+
+def test_unconfined_interactive_kernels_are_a_warning(home: Path) -> None:
+    report = gather(home, sandbox=SANDBOX, kernel_sandbox="unconfined: no Landlock")
+    (warning,) = [w for w in report.warnings if "Interactive kernels" in w]
+    assert "(no Landlock)" in warning and "Jupyter token" in warning

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from ._version import __version__
 from .bots.sandbox import SandboxSupport, detect
 from .paths import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, home_dir
+from .provisioning import describe_kernel_sandbox
 from .vault import VAULT_FILE, Vault, VaultError
 
 __all__ = ["DoctorReport", "FileMode", "ToolInfo", "VaultStatus", "gather"]
@@ -74,6 +75,9 @@ class DoctorReport(_Model):
     vault_file: FileMode
     vault: VaultStatus
     sandbox: SandboxSupport
+    # How interactive kernels a server starts are confined here (c.WatchdogLab.kernel_sandbox
+    # 'best'): "landlock (ABI 7) + private mounts + private /proc", or "unconfined: <why>".
+    kernel_sandbox: str
     warnings: list[str]
 
 
@@ -165,8 +169,11 @@ def gather(
     *,
     sandbox: SandboxSupport | None = None,
     locate_uv: Callable[[], str | None] = find_uv,
+    kernel_sandbox: str | None = None,
 ) -> DoctorReport:
-    """Collect the report for the home folder ``home`` (default: ``$WATCHDOG_LAB_HOME``)."""
+    """Collect the report for the home folder ``home`` (default: ``$WATCHDOG_LAB_HOME``).
+    ``sandbox`` and ``kernel_sandbox`` (the interactive kernels' level) are probed when not
+    given."""
     root = home_dir(home)
     db = root / VAULT_FILE
     before_home, before_db = _mode_of(root), _mode_of(db)
@@ -174,6 +181,8 @@ def gather(
     home_check = _check_mode(root, before_home, PRIVATE_DIR_MODE)
     db_check = _check_mode(db, before_db, PRIVATE_FILE_MODE)
     sandbox = sandbox or detect()
+    if kernel_sandbox is None:
+        kernel_sandbox = describe_kernel_sandbox("best")
     uv = _uv_info(locate_uv)
 
     warnings = [
@@ -189,6 +198,13 @@ def gather(
         warnings.append(
             "No sandbox is available: bots would run unsandboxed (enable Landlock in the kernel "
             "or install bubblewrap with working user namespaces)."
+        )
+    if kernel_sandbox.startswith("unconfined"):
+        warnings.append(
+            "Interactive kernels cannot be confined here "
+            f"({kernel_sandbox.removeprefix('unconfined: ')}): code in any notebook can read "
+            "the Jupyter token and the WatchDog Lab home. Use a Linux kernel with Landlock and "
+            "mount namespaces."
         )
     if uv.version is None:
         warnings.append(f"uv is unusable ({uv.error}); bots cannot get their environments.")
@@ -206,5 +222,6 @@ def gather(
         vault_file=db_check,
         vault=vault,
         sandbox=sandbox,
+        kernel_sandbox=kernel_sandbox,
         warnings=warnings,
     )

@@ -22,6 +22,8 @@ from watchdog_lab.bots.kernelspec import (
     remove_kernelspec,
     write_kernelspec,
 )
+from watchdog_lab.bots.layout import BotPaths
+from watchdog_lab.bots.models import BotConfig
 
 BOT_ID = "3f2b8c1e-7a4d-4e8f-9b21-5c6d7e8f9a0b"
 
@@ -71,6 +73,16 @@ def test_the_spec_carries_the_bot_id_and_no_other_environment(home: Path) -> Non
     spec = read_spec(write_kernelspec(home, BOT_ID, "Momentum", "/v/bin/python"))
     assert spec["env"] == {"WATCHDOG_LAB_BOT_ID": BOT_ID}
     assert spec["metadata"]["watchdog_lab"] == {"bot_id": BOT_ID}
+
+
+def test_the_spec_names_the_bot_provisioner_with_the_bot_id(home: Path) -> None:
+    """Wherever the spec is opened (JupyterLab's launcher), jupyter_client starts it through
+    the ``watchdog-lab-bot`` provisioner, which confines it as this bot."""
+    spec = read_spec(write_kernelspec(home, BOT_ID, "Momentum", "/v/bin/python"))
+    assert spec["metadata"]["kernel_provisioner"] == {
+        "provisioner_name": "watchdog-lab-bot",
+        "config": {"bot_id": BOT_ID},
+    }
 
 
 def test_placeholders_inside_the_bot_name_stay_literal(home: Path) -> None:
@@ -148,9 +160,13 @@ def test_a_kernel_started_from_the_spec_runs_in_the_bot_venv(
 ) -> None:
     home = tmp_path / "home"
     bot_id = str(uuid.uuid4())
-    venv = home / "bots" / bot_id / "venv"
+    paths = BotPaths(home, uuid.UUID(bot_id).hex)
+    paths.create()
+    venv = paths.venv
     build_environment(venv, [], cache_dir=uv_cache)
-    write_kernelspec(home, bot_id, "Kernel test", venv_python(venv))
+    spec_dir = write_kernelspec(home, bot_id, "Kernel test", venv_python(venv))
+    config = BotConfig(id=paths.bot_id, name="Kernel test", kernel_name=spec_dir.name)
+    paths.config_file.write_text(config.model_dump_json(), encoding="utf-8")
 
     manager = KernelManager(
         kernel_name=kernel_name(bot_id),
@@ -181,7 +197,7 @@ def test_a_kernel_started_from_the_spec_runs_in_the_bot_venv(
         assert reply["content"]["status"] == "ok"
         prefix, seen_id, sdk_file = "".join(outputs).split()
         assert Path(prefix) == venv
-        assert seen_id == bot_id
+        assert uuid.UUID(seen_id) == uuid.UUID(bot_id)
         assert Path(sdk_file).is_relative_to(venv)
     finally:
         client.stop_channels()

@@ -40,6 +40,7 @@ def _text(report: DoctorReport) -> str:
         ["vault file", f"{report.vault_file.path}  {_mode(report.vault_file)}"],
         ["vault", vault_line],
         ["sandbox", report.sandbox.summary()],
+        ["interactive kernels", report.kernel_sandbox],
     ]
     lines = [table(["CHECK", "RESULT"], rows)]
     if report.warnings:
