@@ -37,6 +37,7 @@ from .sandbox import choose_kernel_sandbox, interactive_plan, scrub_environment,
 
 __all__ = ["BotKernelProvisioner", "ConfinedProvisioner", "InteractiveKernelProvisioner"]
 
+_SHARED_TEMP = frozenset(os.path.realpath(p) for p in (tempfile.gettempdir(), "/tmp", "/var/tmp"))  # noqa: S108
 _PORTS = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
 
 
@@ -70,7 +71,11 @@ class ConfinedProvisioner(LocalProvisioner):  # type: ignore[misc]
             folders.append(server_runtime)
         connection_file = getattr(self.parent, "connection_file", "")
         if connection_file:
-            folders.append(os.path.dirname(os.path.abspath(connection_file)))
+            folder = os.path.dirname(os.path.abspath(connection_file))
+            # A kernel manager used alone writes its connection file to the shared temp
+            # folder, which the kernel must keep (its own file is mounted back regardless).
+            if os.path.realpath(folder) not in _SHARED_TEMP:
+                folders.append(folder)
         return folders
 
     def _ipc_folder(self) -> str | None:
