@@ -107,6 +107,56 @@ export async function fetchVaultStatus(
   return { state: body.state };
 }
 
+/** The sandbox levels of this server, worded as `watchdog-lab doctor` words them. */
+export interface ISandboxLevels {
+  /** What interactive (notebook) kernels get: `landlock (...)`, `unconfined: ...`, `off (...)`. */
+  kernels: string;
+  kernelsConfined: boolean;
+  /** What bots get: `landlock (...)`, `bubblewrap`, `unsandboxed`, `refused: ...`. */
+  bots: string;
+  botsConfined: boolean;
+}
+
+/** Ask the server which sandbox its notebook kernels and its bots get. */
+export async function fetchSandboxLevels(
+  settings?: ServerConnection.ISettings
+): Promise<ISandboxLevels> {
+  const body = await requestAPI<unknown>('sandbox', { method: 'GET' }, settings);
+  if (!isSandboxBody(body)) {
+    throw new WatchdogApiError(
+      'The server answered with sandbox levels this version of WatchDog Lab does not know. ' +
+        'Reload the page after upgrading.',
+      200
+    );
+  }
+  return {
+    kernels: body.kernels,
+    kernelsConfined: body.kernels_confined,
+    bots: body.bots,
+    botsConfined: body.bots_confined
+  };
+}
+
+interface ISandboxBody {
+  kernels: string;
+  kernels_confined: boolean;
+  bots: string;
+  bots_confined: boolean;
+}
+
+function isSandboxBody(value: unknown): value is ISandboxBody {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const body = value as Record<string, unknown>;
+  return (
+    typeof body.kernels === 'string' &&
+    typeof body.kernels_confined === 'boolean' &&
+    typeof body.bots === 'string' &&
+    typeof body.bots_confined === 'boolean'
+  );
+}
+
 function isVaultStatus(value: unknown): value is IVaultStatus {
   if (typeof value !== 'object' || value === null) {
     return false;

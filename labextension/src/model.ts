@@ -8,13 +8,25 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { fetchVaultStatus, VaultState, WatchdogApiError } from './api';
+import {
+  fetchSandboxLevels,
+  fetchVaultStatus,
+  ISandboxLevels,
+  VaultState,
+  WatchdogApiError
+} from './api';
 
 /** What the sidebar shows: still asking, an answer, or why there is none. */
 export type VaultStatus =
   | { kind: 'loading' }
   | { kind: 'ready'; state: VaultState }
   | { kind: 'error'; message: string; unreachable: boolean };
+
+/** The sandbox levels shown under the vault: fetched on opening and on refresh, not polled. */
+export type SandboxStatus =
+  | { kind: 'loading' }
+  | ({ kind: 'ready' } & ISandboxLevels)
+  | { kind: 'error'; message: string };
 
 export namespace VaultStatusModel {
   export interface IOptions {
@@ -52,6 +64,12 @@ export class VaultStatusModel {
     return this._status;
   }
 
+  /** Settings change only with a server restart, so these are asked for when the sidebar
+   * becomes visible and on refresh, never on the poll. */
+  get sandbox(): SandboxStatus {
+    return this._sandbox;
+  }
+
   /** Set by the view: polling runs only while the sidebar is visible. */
   get active(): boolean {
     return this._active;
@@ -63,7 +81,7 @@ export class VaultStatusModel {
     }
     this._active = value;
     if (value) {
-      // Becoming visible shows a fresh state at once rather than after the next tick.
+      // Becoming visible shows a fresh state (and sandbox levels) at once.
       void this.refresh();
     }
   }
@@ -72,14 +90,13 @@ export class VaultStatusModel {
     return this._poll.isDisposed;
   }
 
-  /** Fetch now, whatever the schedule says; resolves once the new status is in. */
+  /** Fetch now, whatever the schedule says; resolves once the new status and sandbox levels
+   * are in. */
   async refresh(): Promise<void> {
     if (this.isDisposed) {
       return;
     }
-    await this._poll.refresh();
-    // A tick always resolves, failed or not: a failure is already reflected in `status`.
-    await this._poll.tick;
+    await Promise.all([this._refreshVault(), this._fetchSandbox()]);
   }
 
   dispose(): void {
@@ -88,6 +105,27 @@ export class VaultStatusModel {
     }
     this._poll.dispose();
     Signal.clearData(this);
+  }
+
+  private async _refreshVault(): Promise<void> {
+    await this._poll.refresh();
+    // A tick always resolves, failed or not: a failure is already reflected in `status`.
+    await this._poll.tick;
+  }
+
+  private async _fetchSandbox(): Promise<void> {
+    let sandbox: SandboxStatus;
+    try {
+      const levels = await fetchSandboxLevels(this._serverSettings);
+      sandbox = { kind: 'ready', ...levels };
+    } catch (error) {
+      sandbox = { kind: 'error', message: error instanceof Error ? error.message : String(error) };
+    }
+    if (this.isDisposed || sameStatus(this._sandbox, sandbox)) {
+      return;
+    }
+    this._sandbox = sandbox;
+    this._changed.emit();
   }
 
   private async _fetch(): Promise<void> {
@@ -116,8 +154,9 @@ export class VaultStatusModel {
   private _poll: Poll;
   private _serverSettings: ServerConnection.ISettings;
   private _status: VaultStatus = { kind: 'loading' };
+  private _sandbox: SandboxStatus = { kind: 'loading' };
 }
 
-function sameStatus(a: VaultStatus, b: VaultStatus): boolean {
+function sameStatus(a: VaultStatus | SandboxStatus, b: VaultStatus | SandboxStatus): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -2,6 +2,7 @@ import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
+import { SandboxView } from './components/SandboxView';
 import { VaultStatusView } from './components/VaultStatusView';
 import { watchdogIcon } from './icons';
 import { VaultStatusModel } from './model';
@@ -47,11 +48,14 @@ export class WatchdogSidebar extends ReactWidget {
         </h2>
         <UseSignal signal={this._model.changed}>
           {() => (
-            <VaultStatusView
-              status={this._model.status}
-              refreshing={this._refreshing}
-              onRefresh={this._onRefresh}
-            />
+            <>
+              <VaultStatusView
+                status={this._model.status}
+                refreshing={this._refreshing}
+                onRefresh={this._onRefresh}
+              />
+              <SandboxView sandbox={this._model.sandbox} />
+            </>
           )}
         </UseSignal>
       </div>

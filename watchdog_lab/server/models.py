@@ -105,6 +105,20 @@ class DescribeVaultStatus(_Response):
     totp_enabled: bool
 
 
+class DescribeSandbox(_Response):
+    """The confinement this server gives code, for the sidebar (issue 7: every kernel is
+    untrusted, and the user must see when it is not confined).
+
+    ``kernels``/``bots`` are the levels as ``doctor`` words them; the booleans say whether that
+    level confines at all, so the UI picks its warning style without parsing the words.
+    """
+
+    kernels: str
+    kernels_confined: bool
+    bots: str
+    bots_confined: bool
+
+
 class DescribeTotpEnrolment(_Response):
     """The only response that carries a secret: the seed the user scans, shown exactly once."""
 

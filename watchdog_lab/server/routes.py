@@ -9,6 +9,7 @@ from __future__ import annotations
 from .bot_handlers import routes as bot_routes
 from .broker import routes as broker_routes
 from .handlers import NAMESPACE, NotFoundHandler, WatchdogHandler
+from .sandbox_handlers import routes as sandbox_routes
 from .vault_handlers import routes as vault_routes
 
 
@@ -21,5 +22,6 @@ def route_table() -> list[tuple[str, type[WatchdogHandler]]]:
         *vault_routes(),
         *bot_routes(),
         *broker_routes(),
+        *sandbox_routes(),
         (rf"/{NAMESPACE}/(.*)", NotFoundHandler),
     ]

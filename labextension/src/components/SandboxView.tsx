@@ -1,0 +1,72 @@
+import * as React from 'react';
+
+import { SandboxStatus } from '../model';
+
+/**
+ * The sandbox card of the sidebar: which confinement notebook kernels and bots get here.
+ *
+ * Every kernel is untrusted: a row that does not confine is shown in the warning colour so the
+ * user sees it without running `watchdog-lab doctor`. Server text is rendered as text only.
+ */
+export function SandboxView(props: { sandbox: SandboxStatus }): JSX.Element {
+  const { sandbox } = props;
+  return (
+    <section
+      className="jp-WatchdogLab-card jp-WatchdogLab-sandbox"
+      data-testid="watchdog-sandbox"
+      data-state={sandbox.kind}
+      aria-busy={sandbox.kind === 'loading'}
+    >
+      <header className="jp-WatchdogLab-cardHeader">
+        <h3 className="jp-WatchdogLab-cardTitle">Sandbox</h3>
+      </header>
+      {sandbox.kind === 'error' ? (
+        <p className="jp-WatchdogLab-hint" data-testid="watchdog-sandbox-error">
+          {sandbox.message}
+        </p>
+      ) : (
+        <ul className="jp-WatchdogLab-levels">
+          <LevelRow
+            testId="watchdog-sandbox-kernels"
+            label="Notebook kernels"
+            level={sandbox.kind === 'ready' ? sandbox.kernels : null}
+            confined={sandbox.kind === 'ready' ? sandbox.kernelsConfined : null}
+          />
+          <LevelRow
+            testId="watchdog-sandbox-bots"
+            label="Bots"
+            level={sandbox.kind === 'ready' ? sandbox.bots : null}
+            confined={sandbox.kind === 'ready' ? sandbox.botsConfined : null}
+          />
+        </ul>
+      )}
+    </section>
+  );
+}
+
+const UNCONFINED_HINT =
+  'not confined: their code can read the Jupyter token and the WatchDog Lab home.';
+
+/** One level; `null` while it is being asked for. */
+function LevelRow(props: {
+  testId: string;
+  label: string;
+  level: string | null;
+  confined: boolean | null;
+}): JSX.Element {
+  const { testId, label, level, confined } = props;
+  const mod =
+    confined === null ? 'jp-mod-loading' : confined ? 'jp-mod-confined' : 'jp-mod-unconfined';
+  return (
+    <li
+      className={`jp-WatchdogLab-level ${mod}`}
+      data-testid={testId}
+      data-confined={confined === null ? undefined : String(confined)}
+      title={confined === false ? `${label}: ${UNCONFINED_HINT}` : undefined}
+    >
+      <span className="jp-WatchdogLab-dot" aria-hidden="true" />
+      <span className="jp-WatchdogLab-levelLabel">{label}:</span>{' '}
+      <span className="jp-WatchdogLab-levelValue">{level ?? 'checking…'}</span>
+    </li>
+  );
+}
