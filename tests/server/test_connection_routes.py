@@ -91,7 +91,8 @@ async def test_create_refuses_fields_the_kind_lacks(api, unlocked) -> None:
 
 async def test_patch_changes_a_value_and_teaches_the_redactor(api, unlocked, watchdog_app) -> None:
     await add(api)
-    updated = await api.patch("connections/Exchange", {"fields": {"api_key": OTHER_SECRET}})
+    update = {"fields": {"api_key": OTHER_SECRET}, "password": PASSWORD}
+    updated = await api.patch("connections/Exchange", update)
     assert updated.code == 200
     assert updated.json["fields"] == {"api_key": "***"}
     assert OTHER_SECRET not in watchdog_app.redactor.redact(OTHER_SECRET)
@@ -100,12 +101,14 @@ async def test_patch_changes_a_value_and_teaches_the_redactor(api, unlocked, wat
 
 async def test_patch_with_replace_sets_the_whole_field_set(api, unlocked, watchdog_app) -> None:
     await add(api)
-    await api.patch("connections/Exchange", {"fields": {"token": OTHER_SECRET}, "replace": True})
+    update = {"fields": {"token": OTHER_SECRET}, "replace": True, "password": PASSWORD}
+    await api.patch("connections/Exchange", update)
     assert set(watchdog_app.vault.get_connection("Exchange").fields) == {"token"}
 
 
 async def test_patch_of_an_unknown_name_is_a_404(api, unlocked) -> None:
-    assert (await api.patch("connections/Nope", {"fields": {"a": "b"}})).code == 404
+    update = {"fields": {"a": "b"}, "password": PASSWORD}
+    assert (await api.patch("connections/Nope", update)).code == 404
 
 
 async def test_rename_moves_the_connection_to_its_new_name(api, unlocked) -> None:
@@ -178,7 +181,7 @@ async def test_delete_by_an_unknown_id_is_a_404(api, unlocked) -> None:
         ("GET", "connections", None),
         ("POST", "connections", {"name": "X", "kind": "generic", "fields": {"a": "bbbbbbbb"}}),
         ("GET", "connections/X", None),
-        ("PATCH", "connections/X", {"fields": {"a": "b"}}),
+        ("PATCH", "connections/X", {"fields": {"a": "b"}, "password": PASSWORD}),
         ("POST", "connections/X/rename", {"new_name": "Y"}),
         ("DELETE", "connections/X", {"password": PASSWORD}),
         ("DELETE", f"connections/by-id/{'ab' * 16}", {"password": PASSWORD}),

@@ -177,6 +177,26 @@ async def test_a_connection_is_not_removed_without_the_password(
     assert await connection_names(api) == []
 
 
+@pytest.mark.parametrize("password", [None, WRONG])
+async def test_a_connections_values_do_not_change_without_the_password(
+    api, kalshi, watchdog_app, password: str | None
+) -> None:
+    # A swapped key changes what every bot and kernel granted the connection sends.
+    def stored() -> str:
+        return watchdog_app.vault.get_connection("Kalshi").fields["api_secret"]
+
+    before = stored()
+    body: dict = {"fields": {"api_secret": "attacker-held-secret-0123456789"}}
+    if password is not None:
+        body["password"] = password
+    response = await api.patch("connections/Kalshi", body)
+    refused(response, "password_required" if password is None else "wrong_password")
+    assert stored() == before
+    body["password"] = PASSWORD
+    assert (await api.patch("connections/Kalshi", body)).code == 200
+    assert stored() == "attacker-held-secret-0123456789"
+
+
 async def test_wrong_passwords_on_consent_routes_are_throttled_like_unlock(api, kalshi) -> None:
     answers = [
         await api.delete("connections/Kalshi", {"password": f"{WRONG} {i}"}) for i in range(4)

@@ -224,8 +224,10 @@ async def test_no_response_ever_carries_a_secret_value(api) -> None:
     await call("GET", "connections")
     await call("GET", "connections/Kalshi")
     await call("GET", "connections/Other")
-    await call("PATCH", "connections/Other", {"fields": {"t": NEW_SECRET}})
-    await call("PATCH", "connections/Kalshi", {"fields": {"environment": NEW_SECRET}})
+    await call("PATCH", "connections/Other", {"fields": {"t": NEW_SECRET}, "password": PASSWORD})
+    await call(
+        "PATCH", "connections/Kalshi", {"fields": {"environment": NEW_SECRET}, "password": PASSWORD}
+    )
     await call("POST", "connections/Other/rename", {"new_name": "Renamed"})
     await call("GET", "connections")
     await call("GET", "audit")

@@ -50,7 +50,8 @@ async def use_the_vault(api) -> None:  # type: ignore[no-untyped-def]
         },
     )
     assert created.code == 201
-    assert (await api.patch("connections/Exchange", {"fields": {"secret": NEW_SECRET}})).code == 200
+    update = {"fields": {"secret": NEW_SECRET}, "password": PASSWORD}
+    assert (await api.patch("connections/Exchange", update)).code == 200
     assert (await api.post("connections/Exchange/rename", {"new_name": "Binance"})).code == 200
     assert (await api.get("connections/Binance")).code == 200
     assert (await api.get("connections")).code == 200

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ..bots.models import PromoteBot, UpdateGrants
-from ..vault.models import AuditEvent, VaultState
+from ..vault.models import AuditEvent, UpdateConnection, VaultState
 
 
 class _Request(BaseModel):
@@ -71,6 +71,18 @@ class DeleteConnection(_Request):
     """The vault password: removing a connection cannot be undone."""
 
     password: SecretStr | None = None
+
+
+class UpdateConnectionRequest(UpdateConnection):
+    """``PATCH connections/{name}``: new values, plus the vault password. A changed key, secret
+    or environment changes what every bot and kernel granted this connection sends and where:
+    kernel code holding only the Jupyter token must not be able to swap it."""
+
+    password: SecretStr | None = None
+
+    def update(self) -> UpdateConnection:
+        """The change alone, the password left behind."""
+        return UpdateConnection(fields=self.fields, replace=self.replace)
 
 
 class PromoteBotRequest(PromoteBot):

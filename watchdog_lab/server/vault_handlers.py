@@ -19,7 +19,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ..vault import CreateConnection, ListConnectionsResponse, RenameConnection, UpdateConnection
+from ..vault import CreateConnection, ListConnectionsResponse, RenameConnection
 from ..vault.kinds import validate_name
 from .errors import InvalidPathValue, PasswordRequired
 from .handlers import NAMESPACE, WatchdogHandler
@@ -34,6 +34,7 @@ from .models import (
     ListAuditResponse,
     LockVault,
     UnlockVault,
+    UpdateConnectionRequest,
     UpdateVaultPassword,
 )
 
@@ -215,10 +216,11 @@ class ConnectionHandler(VaultRouteHandler):
 
     @web.authenticated
     @authorized
-    def patch(self, name: str) -> None:
+    async def patch(self, name: str) -> None:
         name = self.connection_name(name)
-        body = self.parse_body(UpdateConnection)
-        updated = self.vault.update_connection(name, body)
+        body = self.parse_body(UpdateConnectionRequest)
+        await self.confirm_password(body.password, "Changing a connection's values")
+        updated = self.vault.update_connection(name, body.update())
         self.touch_vault()
         self.refresh_redactor()
         self.write_json(updated)
