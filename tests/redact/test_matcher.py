@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from watchdog_lab.redact import DEFAULT_PATTERNS, Finding
 from watchdog_lab.redact.matcher import Matcher, apply, safe_label
+from watchdog_lab.redact.variants import forms
 
 A = "abcdefgh12345678"
 B = "12345678ijklmnop"
@@ -122,3 +126,51 @@ def test_a_dense_run_of_a_periodic_secret_is_one_marker() -> None:
     # Every zero belongs to some occurrence of the needle, so all of them go.
     text = "x" + "0" * 600_003 + "y"
     assert redact({"00000000": "c.pin"}, text) == "x[REDACTED:c.pin]y"
+
+
+# --- window forms: anchors extended into runs -------------------------------------------------
+
+VALUE = "Zq8Lm7Wx2Pa4Tt7kR9Ne4Bv5Hy6Jc3Ud1Fs0Go2Ei7Ow3Yx5Qp/+="
+
+
+def _window_matcher(value: str = VALUE, label: str = "c.f") -> Matcher:
+    return Matcher({}, (), [(label, form) for form in forms(value) if len(form.text) >= 16])
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\\n"])
+def test_a_copy_rewrapped_with_line_breaks_is_one_finding(newline: str) -> None:
+    # Each line is a window long, so holds an anchor; the breaks between them are skipped.
+    wrapped = newline.join(VALUE[i : i + 17] for i in range(0, len(VALUE), 17))
+    text = f"<{wrapped}>"
+    assert _window_matcher().findings(text) == [Finding(1, len(text) - 1, "c.f")]
+
+
+def test_percent_escapes_of_any_characters_match_what_they_stand_for() -> None:
+    # Not a standard safe set: one character in 20, letters included, is escaped.
+    escaped = "".join(f"%{ord(c):02x}" if i % 20 == 7 else c for i, c in enumerate(VALUE))
+    text = f"k={escaped}&"
+    assert _window_matcher().findings(text) == [Finding(2, len(text) - 1, "c.f")]
+
+
+def test_two_pieces_of_one_base64_copy_a_few_characters_apart_are_one_finding() -> None:
+    # A JSON-escaped line break inside a base64'd document changes the characters around it.
+    key = (
+        "-----BEGIN RSA PRIVATE KEY-----\n"
+        + VALUE
+        + "\n"
+        + VALUE[::-1]
+        + "\n-----END RSA PRIVATE KEY-----\n"
+    )
+    blob = base64.b64encode(json.dumps({"k": key}).encode()).decode()
+    [finding] = _window_matcher(key).findings(blob)
+    assert finding.label == "c.f"
+    assert blob[finding.start : finding.end].count("=") == 0
+
+
+def test_scan_tells_where_a_copy_cut_short_at_the_end_of_the_text_starts() -> None:
+    matcher = _window_matcher()
+    # Too short to redact, but a stream must hold it back (15 characters that hold an anchor).
+    assert ([], 2) in [matcher.scan(f"a {VALUE[i : i + 15]}\n") for i in range(len(VALUE) - 15)]
+    findings, pending = matcher.scan(f"a {VALUE[:30]}")
+    assert findings == [Finding(2, 32, "c.f")] and pending == 2
+    assert matcher.scan(f"a {VALUE[:30]} b")[1] == -1

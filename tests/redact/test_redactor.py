@@ -12,6 +12,7 @@ import string
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -280,3 +281,148 @@ def test_get_redactor_is_one_instance_for_the_whole_process() -> None:
     for thread in threads:
         thread.join()
     assert all(r is get_redactor() for r in found)
+
+
+# --- partial copies and the standard encodings (any window of 16+ characters) ----------------
+
+WINDOW = 16
+LONG_SECRET = "Zq8/Lm+Wx2=Pa&Tt7 kR9%Ne4?Bv5#Hy6!Jc3~Ud1;Fs0|Go2^Ei7@Ow3*Yx5$Qp"  # 64 characters
+
+
+def _windows(text: str, size: int = WINDOW) -> list[str]:
+    return [text[i : i + size] for i in range(len(text) - size + 1)]
+
+
+def _leftover_windows(out: str, encoded: str) -> list[str]:
+    """16-character pieces of ``encoded`` still readable in ``out``."""
+    return [w for w in _windows(encoded) if w in out]
+
+
+def _real_pem(pkcs8: bool) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    fmt = (
+        serialization.PrivateFormat.PKCS8
+        if pkcs8
+        else serialization.PrivateFormat.TraditionalOpenSSL
+    )
+    return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
+
+
+def _inside_base64(prefix: bytes, value: str, suffix: bytes) -> str:
+    """The characters of base64(prefix + value + suffix) made of the value's bits only."""
+    raw = value.encode()
+    blob = _b64(prefix + raw + suffix)
+    return blob[-(-8 * len(prefix) // 6) : 8 * (len(prefix) + len(raw)) // 6]
+
+
+WINDOW_ENCODINGS: list[tuple[str, Callable[[str], str]]] = [
+    ("raw", lambda v: v),
+    ("json", lambda v: json.dumps(v)[1:-1]),
+    ("url default safe", lambda v: quote(v)),
+    ("url no safe", lambda v: quote(v, safe="")),
+    ("url lower hex", lambda v: re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), quote(v))),
+    ("hex", lambda v: v.encode().hex()),
+    ("HEX", lambda v: v.encode().hex().upper()),
+    ("base64", lambda v: _b64(v.encode())),
+    ("base64url", lambda v: base64.urlsafe_b64encode(v.encode()).decode()),
+    ("base64 shift 1", lambda v: _inside_base64(b"x", v, b"yz")),
+    ("base64 shift 2", lambda v: _inside_base64(b"xy", v, b"z")),
+    (
+        "base64url shift 1",
+        lambda v: _inside_base64(b"x", v, b"yz").replace("+", "-").replace("/", "_"),
+    ),
+    ("MIME base64", lambda v: base64.encodebytes(v.encode()).decode().rstrip("\n")),
+]
+
+
+@pytest.mark.parametrize(("name", "encode"), WINDOW_ENCODINGS, ids=[e[0] for e in WINDOW_ENCODINGS])
+def test_every_16_character_window_of_every_encoding_is_redacted(
+    name: str, encode: Callable[[str], str]
+) -> None:
+    redactor = Redactor([("kalshi", "api_secret", LONG_SECRET)])
+    encoded = encode(LONG_SECRET)
+    # (A MIME line break at the very edge of a window is layout and stays.)
+    windows = [w for w in _windows(encoded) if w[0] != "\n" != w[-1]]
+    missed = [w for w in windows if redactor.redact(f"<{w}>") != f"<{MARK}>"]
+    assert missed == []
+
+
+def test_mime_base64_of_a_pem_key_is_one_marker() -> None:
+    key = _pem_key(11)
+    redactor = Redactor([("kalshi", "private_key", key)])
+    mime = base64.encodebytes(key.encode()).decode()
+    assert "\n" in mime.rstrip("\n")
+    assert redactor.redact(f"dump:\n{mime}done") == "dump:\n[REDACTED:kalshi.private_key]\ndone"
+
+
+@pytest.mark.parametrize("safe", ["/", "+=/", "@&=", "/ "])
+def test_url_escapes_with_any_safe_set_are_redacted(safe: str) -> None:
+    redactor = Redactor([("kalshi", "api_secret", SECRET)])
+    escaped = quote(SECRET, safe=safe)
+    assert redactor.redact(f"GET /x?k={escaped}&n=1") == f"GET /x?k={MARK}&n=1"
+
+
+@pytest.mark.parametrize("fields", [{}, {"a": 1}, {"ab": "c"}])
+def test_a_pem_inside_a_base64_json_document_is_redacted_at_any_alignment(fields: dict) -> None:
+    key = _pem_key(12)
+    redactor = Redactor([("kalshi", "private_key", key)])
+    document = json.dumps({**fields, "key": key}).encode()
+    blob = _b64(document)
+    out = redactor.redact(blob)
+    mark = "[REDACTED:kalshi.private_key]"
+    assert out.count(mark) == 1
+    before, _, after = out.partition(mark)
+    # What stays readable encodes at most the armour lines (and the JSON around the key).
+    body_start = document.index(b"\\n", document.index(b"-----BEGIN")) + 2
+    body_end = document.index(b"\\n-----END")
+    assert blob.startswith(before) and len(before) <= 8 * body_start // 6 + 1
+    assert blob.endswith(after) and len(blob) - len(after) >= 8 * body_end // 6 - 1
+
+
+def test_a_truncated_repr_is_redacted() -> None:
+    redactor = Redactor([("kalshi", "api_secret", LONG_SECRET)])
+    shown = LONG_SECRET[:46] + "...\u2026"  # what pandas shows of a 64-character cell
+    out = redactor.redact(f"0    {shown}\nName: api_secret, dtype: object")
+    assert out == f"0    {MARK}...\u2026\nName: api_secret, dtype: object"
+
+
+def test_a_long_partial_copy_is_one_marker_with_nothing_left_over() -> None:
+    redactor = Redactor([("kalshi", "api_secret", LONG_SECRET)])
+    for start, end in [(0, 16), (3, 61), (10, 64), (1, 63)]:
+        assert redactor.redact(f"x {LONG_SECRET[start:end]} y") == f"x {MARK} y"
+
+
+def test_a_copy_of_15_characters_is_not_redacted_but_16_are() -> None:
+    redactor = Redactor([("kalshi", "api_secret", LONG_SECRET)])
+    piece = LONG_SECRET[20:36]
+    assert redactor.redact(f"<{piece[:15]}>") == f"<{piece[:15]}>"
+    assert redactor.redact(f"<{piece}>") == f"<{MARK}>"
+
+
+ORDINARY = (Path(__file__).parent / "data" / "ordinary_log.txt").read_text()
+
+
+@pytest.mark.parametrize("pkcs8", [False, True], ids=["pkcs1", "pkcs8"])
+def test_ordinary_text_is_untouched_and_only_the_copy_inside_it_goes(pkcs8: bool) -> None:
+    key = _real_pem(pkcs8)
+    token = "sk-ant-api03-" + "".join(random.Random(4).choices(string.ascii_letters, k=40))
+    secrets = [
+        ("kalshi", "private_key", key),
+        ("kalshi", "key_id", "6f1c2e0a-9b7d-4c1e-8f3a-2d5b7c9e1a40"),
+        ("claude", "api_key", token),
+        ("aws", "access_key_id", "AKIAQWERTYUIOPASDFGH"),
+        ("github", "token", "ghp_" + "Qw3rTy7uIoP9aSdF1gHjK2lZxC4vBnM6qWeR8tYu"),
+        ("slack", "bot_token", "xoxb-1234567890-" + "AbCdEfGhIjKlMnOpQrStUvWx"),
+        ("login", "passphrase", "correct horse battery staple"),
+    ]
+    redactor = Redactor(secrets)
+    # Overlaps shorter than a window: each value's first and last 15 characters, in prose.
+    short = [f"seen {value[:15]} and {value[-15:]}" for _c, _f, value in secrets]
+    text = ORDINARY + "\n".join(short) + "\n"
+    assert redactor.redact(text) == text
+    # The same text with 16 characters of the key's body in it loses exactly those.
+    body = key.splitlines()[5]
+    assert redactor.redact(text + body[10:26] + "\n") == text + "[REDACTED:kalshi.private_key]\n"

@@ -192,3 +192,53 @@ def test_threads_printing_at_once_leak_nothing() -> None:
     out = inner.getvalue()
     assert SECRET not in out
     assert out.count(MARK) == 800
+
+
+def _fake_pem(seed: int) -> str:
+    der = b"\x30\x82\x04\xa4\x02\x01\x00\x02\x82\x01\x01\x00" + random.Random(seed).randbytes(1180)
+    body = base64.b64encode(der).decode()
+    lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+    return f"-----BEGIN RSA PRIVATE KEY-----\n{lines}\n-----END RSA PRIVATE KEY-----\n"
+
+
+def _readable_windows(out: str, encoded: str, size: int = 16) -> list[str]:
+    return [
+        encoded[i : i + size]
+        for i in range(len(encoded) - size + 1)
+        if encoded[i : i + size] in out
+    ]
+
+
+def test_mime_base64_of_a_key_printed_line_by_line_never_shows_a_line() -> None:
+    key = _fake_pem(21)
+    redactor = Redactor([("kalshi", "private_key", key)])
+    inner = io.StringIO()
+    stream = RedactingStream(inner, redactor)
+    mime_lines = base64.encodebytes(key.encode()).decode().splitlines()
+    for line in mime_lines:
+        print(line, file=stream)
+        assert not any(_readable_windows(inner.getvalue(), line) for line in mime_lines)
+    print("done", file=stream)
+    stream.flush()
+    assert inner.getvalue() == "[REDACTED:kalshi.private_key]\ndone\n"
+
+
+def test_a_short_tail_of_a_copy_on_a_line_of_its_own_is_held_and_redacted() -> None:
+    value = "Zq8Lm7Wx2Pa4Tt7kR9Ne4Bv5Hy6Jc3Ud1Fs0Go2Ei7Ow3Yx5Qp"
+    redactor = Redactor([("bot", "api_secret", value)])
+    inner = io.StringIO()
+    stream = RedactingStream(inner, redactor)
+    print(value[:40], file=stream)  # the first 40 characters, then the last 10 on their own
+    assert value[:16] not in inner.getvalue()
+    print(value[40:], file=stream)
+    print("next record", file=stream)
+    assert inner.getvalue() == "[REDACTED:bot.api_secret]\nnext record\n"
+
+
+def test_a_window_of_a_value_split_across_writes_is_redacted() -> None:
+    value = "Zq8Lm7Wx2Pa4Tt7kR9Ne4Bv5Hy6Jc3Ud1Fs0Go2Ei7Ow3Yx5Qp"
+    inner = io.StringIO()
+    stream = RedactingStream(inner, Redactor([("bot", "api_secret", value)]))
+    for piece in ("token=", value[5:14], value[14:30], " ok\n"):
+        stream.write(piece)
+    assert inner.getvalue() == "token=[REDACTED:bot.api_secret] ok\n"

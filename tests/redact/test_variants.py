@@ -9,7 +9,13 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from watchdog_lab.redact.variants import aligned_base64_fragments, pem_body_lines, variants
+from watchdog_lab.redact.variants import (
+    aligned_base64_fragments,
+    forms,
+    pem_body_lines,
+    public_spans,
+    variants,
+)
 
 VALUE = "Zx9/q+Lm p@ss=wörd&key"  # needs URL, JSON and base64 escaping, and is non-ASCII
 
@@ -111,3 +117,37 @@ def test_a_value_with_a_lone_surrogate_still_gets_needles() -> None:
     forms = variants(value)
     assert value in forms
     assert value.encode("utf-8", "surrogatepass").hex() in forms
+
+
+def test_public_spans_are_pem_armour_the_der_header_and_a_key_prefix() -> None:
+    body = "MIIEpAIBAAKCAQEA" + "x7Yq" * 20
+    pem = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n"
+    spans = [pem[a:b] for a, b in public_spans(pem)]
+    assert spans == [
+        "-----BEGIN RSA PRIVATE KEY-----\n",
+        "MIIEpAIBAAKCAQEA",
+        "-----END RSA PRIVATE KEY-----\n",
+    ]
+    assert [
+        ("sk-ant-api03-abcdefghijklmnop"[a:b])
+        for a, b in public_spans("sk-ant-api03-abcdefghijklmnop")
+    ] == ["sk-ant-api03-"]
+    assert public_spans("plain-secret-value-123") == []
+
+
+def test_every_form_marks_the_characters_of_public_parts() -> None:
+    value = "sk_live_" + "Q" * 24
+    by_text = {form.text: form for form in forms(value)}
+    hex_form = by_text[value.encode().hex()]
+    assert hex_form.secret == b"\x00" * 16 + b"\x01" * 48
+    b64 = base64.b64encode(value.encode()).decode()
+    # "sk_live_" is 8 bytes: the first 10 characters carry only its bits.
+    assert by_text[b64].secret[:10] == b"\x00" * 10 and by_text[b64].secret[10:].count(0) == 0
+    assert by_text[b64].alt == base64.urlsafe_b64encode(value.encode()).decode()
+
+
+def test_variants_include_the_default_url_escape_and_mime_base64() -> None:
+    value = "a/b+c=d" * 20
+    found = variants(value)
+    assert quote(value) in found
+    assert base64.encodebytes(value.encode()).decode() in found

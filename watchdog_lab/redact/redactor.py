@@ -16,7 +16,7 @@ from typing import NoReturn
 from .errors import InvalidSecretError, RedactorNotSerializableError
 from .matcher import Finding, Matcher, apply
 from .patterns import DEFAULT_PATTERNS, Pattern
-from .variants import variants
+from .variants import WINDOW, Form, forms, variants
 
 __all__ = ["Redactor", "get_redactor"]
 
@@ -43,7 +43,9 @@ class Redactor:
         self._patterns = tuple(DEFAULT_PATTERNS if patterns is None else patterns)
         self._write_lock = threading.Lock()
         self._values: dict[tuple[str, str], str] = {}
-        self._forms: dict[tuple[str, str], frozenset[str]] = {}
+        # Per (connection, field): whole spellings shorter than WINDOW (searched as they are)
+        # and the encodings searched by windows.
+        self._forms: dict[tuple[str, str], tuple[frozenset[str], tuple[Form, ...]]] = {}
         self._matcher = Matcher({}, self._patterns)
         if secrets:
             self.set_secrets(secrets)
@@ -78,19 +80,27 @@ class Redactor:
         for key, value in entries:
             self._values[key] = value
             if len(value) >= self._min_length:
-                self._forms[key] = frozenset(variants(value, self._min_length))
+                short = frozenset(v for v in variants(value, self._min_length) if len(v) < WINDOW)
+                long = tuple(f for f in forms(value) if len(f.text) >= WINDOW)
+                self._forms[key] = (short, long)
             else:
                 self._forms.pop(key, None)
 
     def _publish(self) -> None:
         needles: dict[str, str] = {}
-        for (connection, field), forms in self._forms.items():
+        windows: list[tuple[str, Form]] = []
+        claimed: set[str] = set()
+        for (connection, field), (short, long) in self._forms.items():
             label = f"{connection}.{field}"
             # The first connection to claim a spelling keeps it: the same value in two
             # connections is reported under the one added first.
-            for form in sorted(forms):
-                needles.setdefault(form, label)
-        self._matcher = Matcher(needles, self._patterns)
+            for spelling in sorted(short):
+                needles.setdefault(spelling, label)
+            for form in long:
+                if form.text not in claimed:
+                    claimed.add(form.text)
+                    windows.append((label, form))
+        self._matcher = Matcher(needles, self._patterns, windows)
 
     # --- using it ----------------------------------------------------------------------
 
@@ -111,6 +121,11 @@ class Redactor:
     def findings(self, text: str) -> list[Finding]:
         """Where ``text`` holds secrets, as non-overlapping spans in text order."""
         return self._matcher.findings(_require_str(text))
+
+    def scan(self, text: str) -> tuple[list[Finding], int]:
+        """:meth:`findings`, and the start of a copy of a known value cut short by the end of
+        ``text`` (-1 if none): what a stream must hold back in case the rest follows."""
+        return self._matcher.scan(_require_str(text))
 
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced by ``[REDACTED:<connection>.<field>]`` or

@@ -7,6 +7,9 @@ unfinished line and redacts whole lines. What else it holds back, and until when
 
 - a PEM private key whose END line has not arrived yet is held from its BEGIN line (an unknown
   key printed line by line is only recognisable as a whole);
+- a copy of a known value that reaches the end of what was written before the value ends
+  (a key or its base64 printed line by line) is held from its start: its next line may be too
+  short to be recognised on its own, and joined to the rest it goes out as one marker;
 - past ``max_held`` characters (64 KiB by default, or twice the longest text one secret can
   span if that is more) it emits all but the last ``redactor.max_match_length`` characters;
 - ``flush()`` and ``close()`` emit everything (an unfinished key is redacted to its end).
@@ -116,12 +119,12 @@ class RedactingStream(io.TextIOBase):
 
     def _emit(self, *, final: bool) -> None:
         text = "".join(self._held)
-        findings = self._redactor.findings(text)
+        findings, pending = self._redactor.scan(text)
         rest = ""
         if final:
             cut = len(text)
         else:
-            cut = self._safe_cut(text, findings)
+            cut = self._safe_cut(text, findings, pending)
             if cut == len(text) and findings and findings[-1].open:
                 rest = self._reopen(text, findings[-1])
         if cut > 0:
@@ -143,7 +146,7 @@ class RedactingStream(io.TextIOBase):
         header = text[block.start : newline + 1] if newline >= 0 else ""
         return header if len(header) <= 256 else ""
 
-    def _safe_cut(self, text: str, findings: list[Finding]) -> int:
+    def _safe_cut(self, text: str, findings: list[Finding], pending: int) -> int:
         """How much of ``text`` can go out now without cutting a secret in two."""
         open_block = next((f for f in findings if f.open), None)
         cut = text.rfind("\n") + 1
@@ -152,6 +155,9 @@ class RedactingStream(io.TextIOBase):
                 # A key with no END line in sight: let it out redacted rather than hold forever.
                 return len(text)
             cut = max(cut, len(text) - self._redactor.max_match_length)
+        elif pending >= 0:
+            # A copy of a known value cut short by the end of the text: the rest may follow.
+            cut = min(cut, pending)
         if open_block is not None:
             cut = min(cut, open_block.start)
         for finding in findings:
