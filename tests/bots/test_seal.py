@@ -14,7 +14,7 @@ import pytest
 
 from watchdog_lab.bots.environment import environment_lock, site_packages_dir
 from watchdog_lab.bots.errors import BotSealBroken
-from watchdog_lab.bots.layout import BotPaths
+from watchdog_lab.bots.layout import BotPaths, write_bytes_atomic
 from watchdog_lab.bots.models import BotMode, BotState, PromoteBot
 from watchdog_lab.bots.seal import (
     SealFault,
@@ -22,7 +22,6 @@ from watchdog_lab.bots.seal import (
     seal_path,
     seal_version,
     verify_version,
-    write_private_atomic,
 )
 from watchdog_lab.bots.supervisor import BotManager
 from watchdog_lab.vault import CreateConnection, KdfParams, Vault, VaultLocked
@@ -54,7 +53,7 @@ def make_version(tmp_path: Path, vault: Vault) -> MakeVersion:
         notebook = write_notebook(tmp_path / f"{paths.bot_id}-{version}.ipynb", text).read_bytes()
         paths.notebook(version).write_bytes(notebook)
         lock = environment_lock(paths.venv)
-        write_private_atomic(lock_path(paths), lock)
+        write_bytes_atomic(lock_path(paths), lock)
         seal_version(vault, paths, version, notebook, lock)
         return paths
 

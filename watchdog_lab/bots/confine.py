@@ -53,7 +53,7 @@ from .layout import BotPaths
 from .limits import resolve_limits
 from .models import BotConfig
 from .mounts import SHM, is_within
-from .sandbox_plan import SandboxPlan
+from .sandbox_plan import SandboxPlan, wrapper_command
 
 __all__ = [
     "MODES",
@@ -372,13 +372,4 @@ def launcher_prefix(paths: BotPaths, config: BotConfig, runtime_dir: Path) -> li
     level = choose_level(config.sandbox)
     if level.kind == "refused":
         raise SandboxUnavailable(f"Sandbox refused: {level.reason}.")
-    plan = build_plan(paths, config, runtime_dir, level)
-    return [
-        sys.executable,
-        "-I",
-        "-m",
-        "watchdog_lab.bots.launch",
-        "--policy",
-        plan.to_json(),
-        "--",
-    ]
+    return wrapper_command(build_plan(paths, config, runtime_dir, level))

@@ -102,18 +102,24 @@ class BotPaths:
             ensure_private_dir(folder)
 
 
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` exactly (mode 0600) via a temporary file, fsync and rename, so a reader
+    never sees half a file and a crash leaves the old one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """:func:`write_bytes_atomic` of ``data`` as indented, key-sorted JSON."""
+    write_bytes_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
 
 
 def socket_root() -> Path:

@@ -10,11 +10,12 @@ kernel start.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
-__all__ = ["EnforcedLevel", "SandboxPlan"]
+__all__ = ["EnforcedLevel", "SandboxPlan", "wrapper_command"]
 
 EnforcedLevel = Literal["landlock", "bubblewrap", "none"]
 
@@ -67,3 +68,18 @@ class SandboxPlan(NamedTuple):
         if data.get("connect_ports") is not None:
             data["connect_ports"] = tuple(data["connect_ports"])
         return cls(**data)
+
+
+def wrapper_command(plan: SandboxPlan) -> list[str]:
+    """The exec wrapper's command line (:mod:`.launch`), to put in front of a kernel's: it
+    applies ``plan`` in the process that then becomes the kernel. ``-I``: nothing from the
+    environment or the working folder runs before the sandbox is in place."""
+    return [
+        sys.executable,
+        "-I",
+        "-m",
+        "watchdog_lab.bots.launch",
+        "--policy",
+        plan.to_json(),
+        "--",
+    ]

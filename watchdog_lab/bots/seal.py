@@ -30,8 +30,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import tempfile
 import time
 from enum import Enum
 from pathlib import Path
@@ -66,20 +64,6 @@ def lock_path(paths: BotPaths) -> Path:
 
 def seal_path(paths: BotPaths, version: int) -> Path:
     return paths.notebooks / f"v{version}.seal.json"
-
-
-def write_private_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` exactly (mode 0600) via a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _mac(key: bytes, bot_id: str, version: int, notebook_sha: bytes, lock_sha: bytes) -> bytes:

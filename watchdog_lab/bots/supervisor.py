@@ -29,7 +29,7 @@ from ..vault.audit import Event
 from ..vault.kinds import validate_name
 from .environment import EnvironmentReport, build_environment
 from .errors import BotError, BotSealBroken, NotebookError, PackagesRefused
-from .layout import BotPaths, write_json_atomic
+from .layout import BotPaths, write_bytes_atomic, write_json_atomic
 from .logs import follow, read_records, tail_records
 from .models import (
     DEFAULT_CONNECT_PORTS,
@@ -52,7 +52,6 @@ from .seal import (
     seal_version,
     sealed_notebook_digest,
     verify_version,
-    write_private_atomic,
 )
 from .status import is_alive, read_status, runner_is_alive, write_status
 
@@ -165,7 +164,7 @@ class BotManager:
                 progress=progress,
             )
             lock = current_lock(paths)
-            write_private_atomic(lock_path(paths), lock)
+            write_bytes_atomic(lock_path(paths), lock)
             sealed = self._seal(paths, 1, notebook, lock, progress)
             if grants and not sealed:  # the vault was locked during the build
                 raise VaultLocked
@@ -600,7 +599,7 @@ def _freeze(nb: nbformat.NotebookNode, target: Path) -> bytes:
             cell.execution_count = None
     text = nbformat.writes(frozen)
     data = (text if text.endswith("\n") else text + "\n").encode("utf-8")
-    write_private_atomic(target, data)
+    write_bytes_atomic(target, data)
     return data
 
 

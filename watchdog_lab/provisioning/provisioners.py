@@ -31,9 +31,10 @@ from ..bots.errors import BotError
 from ..bots.kernelspec import kernel_name
 from ..bots.layout import BotPaths, socket_root
 from ..bots.models import BotConfig
+from ..bots.sandbox_plan import wrapper_command
 from ..paths import home_dir
 from .errors import BotKernelRefused
-from .sandbox import choose_kernel_sandbox, interactive_plan, scrub_environment, wrapper_prefix
+from .sandbox import choose_kernel_sandbox, interactive_plan, scrub_environment
 
 __all__ = ["BotKernelProvisioner", "ConfinedProvisioner", "InteractiveKernelProvisioner"]
 
@@ -122,7 +123,7 @@ class InteractiveKernelProvisioner(ConfinedProvisioner):
                 extra_write=[ipc] if ipc else [],
                 sandbox=sandbox,
             )
-            cmd = [*wrapper_prefix(plan), *cmd]
+            cmd = [*wrapper_command(plan), *cmd]
         elif not InteractiveKernelProvisioner._warned:
             InteractiveKernelProvisioner._warned = True
             self.log.warning(
@@ -233,7 +234,7 @@ class BotKernelProvisioner(ConfinedProvisioner):
             plan = plan._replace(bind_ports=tuple(int(info[port]) for port in _PORTS))
         kwargs["env"] = self._kernel_env(dict(kwargs.get("env") or os.environ), paths, config)
         kwargs["cwd"] = str(paths.state)
-        return await super().launch_kernel([*wrapper_prefix(plan), *cmd], **kwargs)
+        return await super().launch_kernel([*wrapper_command(plan), *cmd], **kwargs)
 
     async def cleanup(self, restart: bool = False) -> None:
         await super().cleanup(restart=restart)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,7 +43,6 @@ __all__ = [
     "describe_kernel_sandbox",
     "interactive_plan",
     "scrub_environment",
-    "wrapper_prefix",
 ]
 
 #: Values of ``c.WatchdogLab.kernel_sandbox``.
@@ -186,16 +184,3 @@ def interactive_plan(
 def scrub_environment(env: Mapping[str, str]) -> dict[str, str]:
     """``env`` without the server's secrets (:data:`SECRET_ENV`)."""
     return {key: value for key, value in env.items() if key not in SECRET_ENV}
-
-
-def wrapper_prefix(plan: SandboxPlan) -> list[str]:
-    """The exec wrapper's command line, to put in front of the kernel's (as bots have it)."""
-    return [
-        sys.executable,
-        "-I",
-        "-m",
-        "watchdog_lab.bots.launch",
-        "--policy",
-        plan.to_json(),
-        "--",
-    ]
