@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from watchdog_lab.bots.errors import PackagesRefused
+from watchdog_lab.bots.kernelspec import kernelspec_dir, names_bot_provisioner
 from watchdog_lab.bots.layout import BotPaths
 from watchdog_lab.bots.models import BotMode, BotState, PromoteBot
 from watchdog_lab.bots.supervisor import BotManager
@@ -255,3 +257,18 @@ def test_granted_secrets_reach_the_kernel_environment_only_never_argv_or_the_run
     assert FD_ENV_VAR.encode() in kernel_env and secret.encode() not in kernel_env
     # ...and nowhere in the environment of the process that started the bot.
     assert all(secret not in value for value in os.environ.values())
+
+
+def test_reconcile_gives_a_spec_written_before_the_bot_provisioner_the_bot_sandbox(
+    manager: BotManager, vault: Vault, tmp_path: Path
+) -> None:
+    nb = write_notebook(tmp_path / "plain.ipynb", "print(1)")
+    bot = manager.promote(PromoteBot(notebook=str(nb), name="Old spec"))
+    spec_file = kernelspec_dir(vault.home, bot.id) / "kernel.json"
+    original = json.loads(spec_file.read_text())
+    old = json.loads(spec_file.read_text())
+    del old["metadata"]["kernel_provisioner"]  # as an older version wrote it
+    spec_file.write_text(json.dumps(old))
+    assert not names_bot_provisioner(spec_file.parent)
+    manager.reconcile()
+    assert json.loads(spec_file.read_text()) == original

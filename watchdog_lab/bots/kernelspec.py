@@ -37,6 +37,7 @@ from ..paths import ensure_private_dir, home_dir
 from .errors import EnvironmentBuildFailed
 
 __all__ = [
+    "BOT_PROVISIONER",
     "KERNEL_NAME_PREFIX",
     "TEMPLATE_NAME",
     "display_name",
@@ -44,12 +45,16 @@ __all__ = [
     "kernel_dirs",
     "kernel_name",
     "kernelspec_dir",
+    "names_bot_provisioner",
     "remove_kernelspec",
     "template_dir",
     "write_kernelspec",
 ]
 
 KERNEL_NAME_PREFIX = "watchdog-bot-"
+#: The provisioner every bot kernelspec names (entry point in pyproject.toml): it confines a
+#: kernel opened on the spec exactly as the bot.
+BOT_PROVISIONER = "watchdog-lab-bot"
 TEMPLATE_NAME = "watchdog-bot"
 KERNELS_FOLDER = "kernels"
 DISPLAY_NAME_MAX = 60
@@ -81,6 +86,17 @@ def jupyter_path_entry(home: str | os.PathLike[str] | None = None) -> str:
 def kernelspec_dir(home: str | os.PathLike[str] | None, bot_id: str) -> Path:
     """Where the bot's spec lives (whether or not it has been written)."""
     return home_dir(home) / KERNELS_FOLDER / kernel_name(bot_id)
+
+
+def names_bot_provisioner(spec_dir: Path) -> bool:
+    """Whether the spec in ``spec_dir`` names the provisioner that confines its kernels as
+    the bot (specs written before it existed do not)."""
+    try:
+        spec = json.loads((spec_dir / "kernel.json").read_text(encoding="utf-8"))
+        provisioner = spec["metadata"]["kernel_provisioner"]["provisioner_name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return provisioner == BOT_PROVISIONER
 
 
 def template_dir() -> Path:

@@ -512,6 +512,22 @@ class BotManager:
 
     # ----------------------------------------------------------- reconcile
 
+    def refresh_kernelspecs(self) -> list[str]:
+        """Rewrite the kernelspec of every bot whose spec does not name the bot provisioner
+        (written by an older version): opened from JupyterLab, such a kernel would not get the
+        bot's sandbox. Returns the names of the bots whose spec was rewritten."""
+        from .kernelspec import kernelspec_dir, names_bot_provisioner, write_kernelspec
+
+        rewritten = []
+        for record in self.registry.list():
+            if names_bot_provisioner(kernelspec_dir(self.home, record.id)):
+                continue
+            paths = BotPaths(self.home, record.id)
+            if paths.venv_python.exists():
+                write_kernelspec(self.home, record.id, record.name, paths.venv_python)
+                rewritten.append(record.name)
+        return rewritten
+
     def reconcile(self) -> dict[str, str]:
         """Make actual state follow desired state; returns ``{bot name: what was done}``.
 
@@ -522,6 +538,7 @@ class BotManager:
         """
         done: dict[str, str] = {}
         unlocked = self.vault.state.value == "unlocked"
+        self.refresh_kernelspecs()
         for record in self.registry.list():
             if record.desired_state != "running":
                 continue

@@ -14,6 +14,7 @@ This module stays free of jupyter_client imports: the doctor and the server ask
 
 from __future__ import annotations
 
+from ..bots.kernelspec import BOT_PROVISIONER
 from .sandbox import KERNEL_SANDBOX_MODES, describe_kernel_sandbox
 
 __all__ = [
@@ -25,4 +26,3 @@ __all__ = [
 
 #: Entry point names (pyproject.toml, ``jupyter_client.kernel_provisioners``).
 INTERACTIVE_PROVISIONER = "watchdog-lab-kernel"
-BOT_PROVISIONER = "watchdog-lab-bot"
