@@ -19,9 +19,14 @@ from collections.abc import Callable
 from typing import Any
 
 from . import INTERACTIVE_PROVISIONER
-from .sandbox import describe_kernel_sandbox
+from .sandbox import KernelSandbox, choose_kernel_sandbox, describe_kernel_sandbox
 
-__all__ = ["LOCAL_PROVISIONER", "confine_server_kernels", "describe_server_kernels"]
+__all__ = [
+    "LOCAL_PROVISIONER",
+    "confine_server_kernels",
+    "describe_server_kernels",
+    "server_kernel_sandbox",
+]
 
 LOCAL_PROVISIONER = "local-provisioner"
 
@@ -64,17 +69,25 @@ def confine_server_kernels(
     return undo
 
 
-def describe_server_kernels(serverapp: Any, mode: str) -> str:
-    """What the interactive kernels of this running server really get, for its status route:
-    :func:`describe_kernel_sandbox`, unless the provisioner is not in place (``none``, a
-    gateway, a default provisioner the user configured)."""
+def server_kernel_sandbox(serverapp: Any, mode: str) -> KernelSandbox:
+    """What the interactive kernels of this running server really get: the machine's level
+    (:func:`choose_kernel_sandbox`), unless the provisioner is not in place (a gateway, a
+    default provisioner the user configured); ``none`` is the machine's ``off``."""
     from jupyter_client.provisioning import KernelProvisionerFactory
 
-    if mode == "none":
-        return describe_kernel_sandbox(mode)
-    if getattr(getattr(serverapp, "gateway_config", None), "gateway_enabled", False):
-        return "unconfined: kernels run on a gateway (its own sandbox applies)"
-    default = KernelProvisionerFactory.instance(parent=serverapp).default_provisioner_name
-    if default != INTERACTIVE_PROVISIONER:
-        return f"unconfined: the default kernel provisioner is {default!r}"
-    return describe_kernel_sandbox(mode)
+    if mode != "none":
+        if getattr(getattr(serverapp, "gateway_config", None), "gateway_enabled", False):
+            return KernelSandbox(
+                "unconfined", reason="kernels run on a gateway (its own sandbox applies)"
+            )
+        default = KernelProvisionerFactory.instance(parent=serverapp).default_provisioner_name
+        if default != INTERACTIVE_PROVISIONER:
+            return KernelSandbox(
+                "unconfined", reason=f"the default kernel provisioner is {default!r}"
+            )
+    return choose_kernel_sandbox(mode)
+
+
+def describe_server_kernels(serverapp: Any, mode: str) -> str:
+    """:func:`server_kernel_sandbox`, worded as ``doctor`` and the sidebar show it."""
+    return server_kernel_sandbox(serverapp, mode).describe()

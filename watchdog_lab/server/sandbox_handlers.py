@@ -1,6 +1,6 @@
 """REST route of the sandbox levels: what interactive kernels and bots of this server get.
 
-Issue 7 treats every kernel as untrusted, and confinement depends on the machine (Landlock,
+Code in every kernel is untrusted, and its confinement depends on the machine (Landlock,
 mount namespaces, bubblewrap) and on settings (``c.WatchdogLab.kernel_sandbox``,
 ``c.WatchdogLab.sandbox``). ``doctor`` reports it on the command line; the sidebar asks here, so
 a user who never runs ``doctor`` still sees when notebook or bot code is not confined.
@@ -18,8 +18,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..bots.confine import choose_level, describe_level
-from ..provisioning.sandbox import choose_kernel_sandbox
-from ..provisioning.setup import describe_server_kernels
+from ..provisioning.setup import server_kernel_sandbox
 from .handlers import NAMESPACE, WatchdogHandler
 from .models import DescribeSandbox
 
@@ -31,18 +30,13 @@ CONFINED_BOT_LEVELS = ("landlock", "bubblewrap")
 
 
 def describe_sandbox(app: WatchdogLab) -> DescribeSandbox:
-    """The levels of ``app``'s running server.
-
-    Kernels count as confined only when the server's provisioner is really in place *and* the
-    machine confines: :func:`describe_server_kernels` answers the machine's level exactly then.
-    The probes behind both levels are cached per process, so asking again is cheap; the first
-    ask may start probe processes, hence the handler runs this on a worker thread.
-    """
-    kernels = describe_server_kernels(app.serverapp, app.kernel_sandbox)
-    machine = choose_kernel_sandbox(app.kernel_sandbox)
+    """The levels of ``app``'s running server. The probes behind both are cached per process,
+    so asking again is cheap; the first ask may start probe processes, hence the handler runs
+    this on a worker thread."""
+    kernels = server_kernel_sandbox(app.serverapp, app.kernel_sandbox)
     return DescribeSandbox(
-        kernels=kernels,
-        kernels_confined=machine.confined and kernels == machine.describe(),
+        kernels=kernels.describe(),
+        kernels_confined=kernels.confined,
         bots=describe_level(app.sandbox),
         bots_confined=choose_level(app.sandbox).kind in CONFINED_BOT_LEVELS,
     )
