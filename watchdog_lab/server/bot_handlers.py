@@ -33,6 +33,7 @@ from ..bots.models import (
     ListRuns,
     LogRecord,
     PromoteBot,
+    UpdateGrants,
 )
 from ..bots.runs import InvalidRunName, RunNotFound, list_runs, read_run
 from ..bots.supervisor import ACTIVE_STATES, BotManager, BotStartFailed
@@ -136,7 +137,7 @@ class BotsHandler(BotRouteHandler):
     @authorized
     async def post(self) -> None:
         body = self.parse_body(PromoteBotRequest)
-        request = body.promote()  # the password stops here: never queued, never stored
+        request = body.without_password(PromoteBot)
         root = getattr(self.contents_manager, "root_dir", None) or self.serverapp.root_dir
         allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
         if request.connections:
@@ -357,7 +358,7 @@ class BotGrantsHandler(BotRouteHandler):
     @authorized
     async def put(self, ref: str) -> None:
         body = self.parse_body(UpdateBotGrants)
-        request = body.grants()
+        request = body.without_password(UpdateGrants)
         if request.connections:
             await self.confirm_password(body.password, "Giving a bot connections")
         self.touch_vault()

@@ -11,10 +11,14 @@ traceback prints ``'**********'``. Every request model forbids unknown fields.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ..bots.models import PromoteBot, UpdateGrants
 from ..vault.models import AuditEvent, UpdateConnection, VaultState
+
+CoreT = TypeVar("CoreT", bound=BaseModel)
 
 
 class _Request(BaseModel):
@@ -73,40 +77,30 @@ class DeleteConnection(_Request):
     password: SecretStr | None = None
 
 
-class UpdateConnectionRequest(UpdateConnection):
-    """``PATCH connections/{name}``: new values, plus the vault password. A changed key, secret
-    or environment changes what every bot and kernel granted this connection sends and where:
-    kernel code holding only the Jupyter token must not be able to swap it."""
+class _Consented(BaseModel):
+    """A core request plus the vault password, the user's consent for this one request (the
+    Jupyter token alone is readable by kernel code). The route checks the password, then hands
+    the core only :meth:`without_password`: it is never queued, stored or logged."""
 
     password: SecretStr | None = None
 
-    def update(self) -> UpdateConnection:
-        """The change alone, the password left behind."""
-        return UpdateConnection(fields=self.fields, replace=self.replace)
+    def without_password(self, core: type[CoreT]) -> CoreT:
+        return core.model_validate(self.model_dump(exclude={"password"}))
 
 
-class PromoteBotRequest(PromoteBot):
-    """``POST bots``: a promote, plus the vault password when it grants connections.
-
-    The password is the user's consent to hand those connections to the bot's code; it is
-    checked by the route and dropped (:meth:`promote`) before anything is queued or stored.
-    """
-
-    password: SecretStr | None = None
-
-    def promote(self) -> PromoteBot:
-        """The core request, without the password."""
-        return PromoteBot.model_validate(self.model_dump(exclude={"password"}))
+class UpdateConnectionRequest(UpdateConnection, _Consented):
+    """``PATCH connections/{name}``: a changed key, secret or environment changes what every
+    bot and kernel granted this connection sends, and where."""
 
 
-class UpdateBotGrants(UpdateGrants):
-    """``PUT bots/{ref}/grants``: the new grants, plus the vault password unless the list is
-    empty (taking every connection away needs no consent)."""
+class PromoteBotRequest(PromoteBot, _Consented):
+    """``POST bots``: a promote; the password is needed when it grants connections (the
+    bot's code will hold those keys)."""
 
-    password: SecretStr | None = None
 
-    def grants(self) -> UpdateGrants:
-        return UpdateGrants.model_validate(self.model_dump(exclude={"password"}))
+class UpdateBotGrants(UpdateGrants, _Consented):
+    """``PUT bots/{ref}/grants``: the password is needed unless the list is empty (taking
+    every connection away needs no consent)."""
 
 
 class DescribeVaultStatus(_Response):
@@ -118,8 +112,8 @@ class DescribeVaultStatus(_Response):
 
 
 class DescribeSandbox(_Response):
-    """The confinement this server gives code, for the sidebar (issue 7: every kernel is
-    untrusted, and the user must see when it is not confined).
+    """The confinement this server gives code, for the sidebar: code in every kernel
+    is untrusted, and the user must see when it is not confined.
 
     ``kernels``/``bots`` are the levels as ``doctor`` words them; the booleans say whether that
     level confines at all, so the UI picks its warning style without parsing the words.

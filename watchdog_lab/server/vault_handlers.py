@@ -19,7 +19,12 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ..vault import CreateConnection, ListConnectionsResponse, RenameConnection
+from ..vault import (
+    CreateConnection,
+    ListConnectionsResponse,
+    RenameConnection,
+    UpdateConnection,
+)
 from ..vault.kinds import validate_name
 from .errors import InvalidPathValue, PasswordRequired
 from .handlers import NAMESPACE, WatchdogHandler
@@ -220,7 +225,7 @@ class ConnectionHandler(VaultRouteHandler):
         name = self.connection_name(name)
         body = self.parse_body(UpdateConnectionRequest)
         await self.confirm_password(body.password, "Changing a connection's values")
-        updated = self.vault.update_connection(name, body.update())
+        updated = self.vault.update_connection(name, body.without_password(UpdateConnection))
         self.touch_vault()
         self.refresh_redactor()
         self.write_json(updated)
