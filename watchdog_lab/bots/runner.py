@@ -43,7 +43,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 from ..paths import home_dir
-from ..redact import RedactingStream, Redactor, install_log_redaction
+from ..redact import Redactor, install_log_redaction
 from ..sdk import Connection
 from ..sdk.hardening import make_undumpable
 from ..sdk.injection import FD_ENV_VAR, decode_connections, encode_connections
@@ -660,8 +660,8 @@ def _main(argv: list[str] | None, redactor: Redactor) -> int:
         return 3
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` dumps stacks
     runner = Runner(home, args.bot_id, connections, redactor, notebook_sha256=pin)
-    sys.stdout = RedactingStream(sys.stdout, runner.redactor)
-    sys.stderr = RedactingStream(sys.stderr, runner.redactor)
+    # Everything written to descriptors 1 and 2 already passes through ``redactor`` (main);
+    # the log formatter's redaction stays as a second line for records.
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
