@@ -58,7 +58,6 @@ SECRET_ENV = (
     "WATCHDOG_LAB_PASSWORD",
     "WATCHDOG_LAB_NEW_PASSWORD",
     "WATCHDOG_LAB_TOTP_CODE",
-    "WATCHDOG_LAB_CONNECTIONS",
 )
 
 #: Devices a kernel writes: sinks and sources, its terminal, and the pseudo-terminals that
