@@ -17,6 +17,7 @@ import pytest
 from watchdog_lab.bots import sandbox
 from watchdog_lab.bots.layout import BotPaths
 from watchdog_lab.bots.sandbox_plan import SandboxPlan
+from watchdog_lab.bots.supervisor import BotManager
 
 BOT_ID = "a" * 32
 OTHER_ID = "b" * 32
@@ -153,3 +154,16 @@ def run_attempts(
     done = run_confined(plan, argv, cwd=tree.paths.state, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bot_outcomes(manager: BotManager, name: str) -> dict[str, str]:
+    """What a probing bot printed as ``label: result`` lines on its stdout, by label."""
+    out: dict[str, str] = {}
+    for record in manager.logs(name):
+        if record.stream != "stdout":
+            continue
+        for line in record.text.splitlines():
+            label, sep, result = line.partition(": ")
+            if sep:
+                out[label] = result
+    return out

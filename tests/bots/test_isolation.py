@@ -18,7 +18,7 @@ from watchdog_lab.bots.supervisor import BotManager
 from watchdog_lab.vault import CreateConnection, Vault
 
 from .conftest import wait_for, wait_state, write_notebook
-from .sandboxing import bubblewrap_or_skip, landlock_abi_or_skip
+from .sandboxing import bot_outcomes, bubblewrap_or_skip, landlock_abi_or_skip
 
 B_SECRET = "b-api-secret-7f3c9e1d5a2b4c6e8f0a1b3c5d7e9f11"
 B_STATE_MARKER = "B-STATE-MARKER-5c1e"
@@ -80,18 +80,6 @@ print("nofile:", resource.getrlimit(resource.RLIMIT_NOFILE)[0], flush=True)
 """
 
 
-def _outcomes(manager: BotManager, name: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for record in manager.logs(name):
-        if record.stream != "stdout":
-            continue
-        for line in record.text.splitlines():
-            label, sep, result = line.partition(": ")
-            if sep:
-                out[label] = result
-    return out
-
-
 def test_a_bot_reaches_nothing_of_another_bot_nor_the_vault_nor_its_own_venv(
     confined_manager: BotManager, vault: Vault, tmp_path: Path
 ) -> None:
@@ -144,7 +132,7 @@ def test_a_bot_reaches_nothing_of_another_bot_nor_the_vault_nor_its_own_venv(
     assert level.startswith("landlock (ABI ")
     # In the private mount view another bot's folder and the vault do not even exist.
     hidden = "FileNotFoundError" if "private mounts" in level else "PermissionError"
-    outcome = _outcomes(manager, "A")
+    outcome = bot_outcomes(manager, "A")
     assert outcome["b_state"] == hidden
     assert outcome["vault"] == hidden
     # Landlock keeps A from tracing B; a private /proc does not even list B.

@@ -23,7 +23,7 @@ from watchdog_lab.vault import Vault
 
 from ..support import write_notebook
 from .conftest import wait_state
-from .sandboxing import bubblewrap_or_skip, landlock_abi_or_skip
+from .sandboxing import bot_outcomes, bubblewrap_or_skip, landlock_abi_or_skip
 
 PROBE = """
 import errno, os, ipykernel
@@ -84,14 +84,7 @@ def _run(manager: BotManager, tmp_path: Path, name: str, source: str) -> dict[st
     nb = write_notebook(tmp_path / f"{name}.ipynb", source)
     manager.promote(PromoteBot(notebook=str(nb), name=name, start=True))
     wait_state(manager, name, BotState.STOPPED, BotState.CRASHED)
-    out: dict[str, str] = {}
-    for record in manager.logs(name):
-        if record.stream == "stdout":
-            for line in record.text.splitlines():
-                label, sep, result = line.partition(": ")
-                if sep:
-                    out[label] = result
-    return out
+    return bot_outcomes(manager, name)
 
 
 def test_a_bot_changes_metadata_only_in_its_own_state(confined: BotManager, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from watchdog_lab.vault import Vault
 
 from ..support import wait_for, write_notebook
 from .conftest import wait_state
-from .sandboxing import bubblewrap_or_skip, landlock_abi_or_skip
+from .sandboxing import bot_outcomes, bubblewrap_or_skip, landlock_abi_or_skip
 
 PROBE = """
 import errno, socket
@@ -102,18 +102,6 @@ def allowed_service() -> Iterator[Listener]:
     listener.close()
 
 
-def _outcomes(manager: BotManager, name: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for record in manager.logs(name):
-        if record.stream != "stdout":
-            continue
-        for line in record.text.splitlines():
-            label, sep, result = line.partition(": ")
-            if sep:
-                out[label] = result
-    return out
-
-
 @pytest.mark.parametrize("sandbox_mode", ["best", "bubblewrap"])
 def test_a_bot_cannot_connect_to_interactive_kernels_or_the_server_but_to_allowed_ports(
     sandbox_mode: str,
@@ -149,7 +137,7 @@ def test_a_bot_cannot_connect_to_interactive_kernels_or_the_server_but_to_allowe
         status = manager.describe("Prober").status
         expected_level = "bubblewrap" if sandbox_mode == "bubblewrap" else "landlock (ABI "
         assert (status.sandbox or "").startswith(expected_level)
-        outcome = _outcomes(manager, "Prober")
+        outcome = bot_outcomes(manager, "Prober")
     finally:
         for bot in manager.list():
             manager.stop(bot.id, timeout=10)

@@ -20,7 +20,7 @@ from traitlets import TraitError
 from traitlets.config import Config
 
 from tests.bots.sandboxing import landlock_abi_or_skip
-from tests.server.conftest import FAST_KDF_CONFIG
+from tests.server.conftest import server_config
 from watchdog_lab.bots.layout import socket_root
 from watchdog_lab.provisioning import describe_kernel_sandbox
 from watchdog_lab.server.app import WatchdogLab
@@ -160,16 +160,7 @@ class TestTurnedOff:
 
     @pytest.fixture
     def jp_server_config(self, watchdog_home: Path) -> Config:
-        return Config(
-            {
-                "ServerApp": {"jpserver_extensions": {"watchdog_lab": True}},
-                "WatchdogLab": {
-                    "home": str(watchdog_home),
-                    "kernel_sandbox": "none",
-                    **FAST_KDF_CONFIG,
-                },
-            }
-        )
+        return server_config(watchdog_home, kernel_sandbox="none")
 
     async def test_kernels_are_unconfined(
         self, kernels: Any, make_vault: Any, watchdog_home: Path, jp_serverapp: ServerApp

@@ -35,10 +35,16 @@ def watchdog_home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def jp_server_config(watchdog_home: Path) -> Config:
+    return server_config(watchdog_home)
+
+
+def server_config(home: Path, **settings: Any) -> Config:
+    """A test server with WatchDog Lab on ``home``, a fast KDF, and ``settings`` (traits of
+    ``c.WatchdogLab``) on top."""
     return Config(
         {
             "ServerApp": {"jpserver_extensions": {"watchdog_lab": True}},
-            "WatchdogLab": {"home": str(watchdog_home), **FAST_KDF_CONFIG},
+            "WatchdogLab": {"home": str(home), **FAST_KDF_CONFIG, **settings},
         }
     )
 

@@ -1,4 +1,4 @@
-"""Consent is the vault password, not the Jupyter token (issue 7: every kernel is untrusted).
+"""Consent is the vault password, not the Jupyter token: code in every kernel is untrusted.
 
 Kernel code can read the Jupyter token, so every test here calls the real REST routes of a real
 server with the token alone, as kernel code could, and checks that nothing that hands a secret

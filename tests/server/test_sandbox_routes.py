@@ -9,7 +9,7 @@ import pytest
 from jupyter_server.serverapp import ServerApp
 from traitlets.config import Config
 
-from tests.server.conftest import FAST_KDF_CONFIG
+from tests.server.conftest import server_config
 from watchdog_lab.bots.confine import describe_level
 from watchdog_lab.provisioning import describe_kernel_sandbox
 from watchdog_lab.provisioning.setup import describe_server_kernels
@@ -39,17 +39,7 @@ class TestTurnedOff:
 
     @pytest.fixture
     def jp_server_config(self, watchdog_home: Path) -> Config:
-        return Config(
-            {
-                "ServerApp": {"jpserver_extensions": {"watchdog_lab": True}},
-                "WatchdogLab": {
-                    "home": str(watchdog_home),
-                    "kernel_sandbox": "none",
-                    "sandbox": "none",
-                    **FAST_KDF_CONFIG,
-                },
-            }
-        )
+        return server_config(watchdog_home, kernel_sandbox="none", sandbox="none")
 
     async def test_kernels_are_reported_off_and_unconfined(self, api) -> None:
         body = (await api.get("sandbox")).json

@@ -1,4 +1,4 @@
-"""Kernels the Jupyter server starts are confined too (issue 7: every kernel is untrusted).
+"""Kernels the Jupyter server starts are confined too: code in every kernel is untrusted.
 
 Two kernel provisioners, registered under ``jupyter_client.kernel_provisioners``:
 
