@@ -44,6 +44,7 @@ async def start_once(provisioner: str, home: Path) -> tuple[float, list[str]]:
     # As a Jupyter server does: the connection file in the runtime folder.
     connection_file = Path(jupyter_runtime_dir()) / f"kernel-bench-{uuid.uuid4().hex}.json"
     km = AsyncKernelManager(kernel_name="python3", connection_file=str(connection_file))
+    outputs: list[dict] = []
     started = time.perf_counter()
     await km.start_kernel()
     client = km.client()
@@ -53,19 +54,14 @@ async def start_once(provisioner: str, home: Path) -> tuple[float, list[str]]:
         seconds = time.perf_counter() - started
         reply = await client.execute_interactive(
             f"import os; print(sorted(os.listdir({str(home)!r})))",
-            output_hook=lambda msg: outputs.append(msg),
+            output_hook=outputs.append,
             timeout=30,
         )
         assert reply["content"]["status"] == "ok", reply["content"]
     finally:
         client.stop_channels()
         await km.shutdown_kernel(now=True)
-    listed = [m["content"]["text"] for m in outputs if m["msg_type"] == "stream"]
-    outputs.clear()
-    return seconds, listed
-
-
-outputs: list[dict] = []
+    return seconds, [m["content"]["text"] for m in outputs if m["msg_type"] == "stream"]
 
 
 async def main(runs: int) -> int:
