@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -62,3 +63,20 @@ def process_exists(pid: int | None) -> bool:
         return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+_TRUE = ("1", "true", "yes")
+
+
+def in_ci() -> bool:
+    """CI sets ``CI`` (``.ci/run`` exports ``true``; other runners use ``1``)."""
+    return os.environ.get("CI", "").lower() in _TRUE
+
+
+def skip_or_fail(reason: str, optional_env: str) -> None:
+    """Skip where the machine lacks a mechanism, but fail in CI: a CI runner that silently
+    skipped a promise's test would let the promise rot unnoticed. ``optional_env`` set to 1
+    declares a CI machine where the mechanism cannot exist."""
+    if in_ci() and os.environ.get(optional_env, "").lower() not in _TRUE:
+        pytest.fail(f"{reason}; CI expects it (set {optional_env}=1 where it cannot exist)")
+    pytest.skip(reason)

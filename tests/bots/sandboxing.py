@@ -12,34 +12,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from watchdog_lab.bots import sandbox
 from watchdog_lab.bots.layout import BotPaths
 from watchdog_lab.bots.sandbox_plan import SandboxPlan
 from watchdog_lab.bots.supervisor import BotManager
 
+from ..support import skip_or_fail
+
 BOT_ID = "a" * 32
 OTHER_ID = "b" * 32
-_TRUE = ("1", "true", "yes")
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in _TRUE
-
-
-def _skip_or_fail(reason: str, optional_env: str) -> None:
-    """Skip where the machine lacks the feature, but fail in CI: a CI runner that silently
-    skips every sandbox test would let the sandbox rot unnoticed."""
-    if _in_ci() and os.environ.get(optional_env, "").lower() not in _TRUE:
-        pytest.fail(f"{reason}; CI expects it (set {optional_env}=1 where it cannot exist)")
-    pytest.skip(reason)
 
 
 def landlock_abi_or_skip() -> int:
     abi, note = sandbox.landlock_abi()
     if abi is None or not sandbox.no_new_privs_available():
-        _skip_or_fail(
+        skip_or_fail(
             f"Landlock is not available here ({note or 'no no_new_privs'})",
             "WATCHDOG_LAB_LANDLOCK_OPTIONAL",
         )
@@ -51,7 +38,7 @@ def bubblewrap_or_skip() -> str:
     support = sandbox.detect()
     if support.bubblewrap is None or not support.bubblewrap_works:
         why = "not installed" if support.bubblewrap is None else "installed but fails here"
-        _skip_or_fail(f"bubblewrap is {why}", "WATCHDOG_LAB_BUBBLEWRAP_OPTIONAL")
+        skip_or_fail(f"bubblewrap is {why}", "WATCHDOG_LAB_BUBBLEWRAP_OPTIONAL")
     assert support.bubblewrap is not None
     return support.bubblewrap
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from watchdog_lab.bots import runner
 from watchdog_lab.bots.layout import BotPaths
 from watchdog_lab.bots.models import BotMode, BotState, PromoteBot, RestartPolicy
 from watchdog_lab.bots.supervisor import BotManager
@@ -178,14 +177,6 @@ def test_a_bot_runs_to_completion_inside_bubblewrap(
     assert (BotPaths(vault.home, bot.id).state / "state.txt").read_text() == "ok"
 
 
-needs_runner_check = pytest.mark.skipif(
-    not hasattr(runner, "sandbox_notice"),
-    reason="the runner does not check the sandbox setting before its first run yet "
-    "(runner.py must call confine.sandbox_notice)",
-)
-
-
-@needs_runner_check
 def test_a_bot_whose_sandbox_setting_cannot_be_met_never_runs(
     vault: Vault, uv_cache: Path, tmp_path: Path
 ) -> None:
@@ -200,7 +191,6 @@ def test_a_bot_whose_sandbox_setting_cannot_be_met_never_runs(
         assert not (BotPaths(vault.home, bot.id).state / "ran.txt").exists()
 
 
-@needs_runner_check
 def test_an_unsandboxed_bot_says_so_loudly_in_its_log(
     vault: Vault, uv_cache: Path, tmp_path: Path
 ) -> None:

@@ -18,13 +18,16 @@ from watchdog_lab.bots.models import BotConfig
 from watchdog_lab.bots.mounts import outermost
 from watchdog_lab.bots.sandbox_plan import SandboxPlan
 
+from ..support import skip_or_fail
 from .sandboxing import BotTree, landlock_abi_or_skip, make_bot_tree, run_attempts
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotTree]:
     if not sys.platform.startswith("linux") or not private_view_support()[0]:
-        pytest.skip("mount namespaces are not usable by this user here")
+        skip_or_fail(
+            "mount namespaces are not usable by this user here", "WATCHDOG_LAB_MOUNTS_OPTIONAL"
+        )
     yield from make_bot_tree(tmp_path_factory.mktemp("mounts"))
 
 
@@ -132,7 +135,10 @@ def test_the_private_proc_lists_only_the_kernels_own_processes(
     outcome: dict[str, object], plan: SandboxPlan
 ) -> None:
     if not plan.private_proc:
-        pytest.skip("a private /proc needs root here (procfs belongs to the PID namespace)")
+        skip_or_fail(
+            "a private /proc needs root here (procfs belongs to the PID namespace)",
+            "WATCHDOG_LAB_PRIVATE_PROC_OPTIONAL",
+        )
     own = outcome["own_pid"]
     assert isinstance(own, list)
     assert outcome["processes"] == ["allowed", [own[1]]]
