@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -221,17 +220,17 @@ async def test_a_slow_stop_does_not_hold_up_the_servers_other_requests(
     )
     await promote(api, notebook="stubborn.ipynb", name="Stubborn", mode="continuous", start=True)
     await wait_bot(api, "Stubborn", lambda b: b["state"] == "running", what="running")
-    started = time.monotonic()
     stopping = asyncio.ensure_future(api.post(bot_path("Stubborn", "stop")))
-    slowest = 0.0
+    answered_while_stopping = 0
     while not stopping.done():
-        asked = time.monotonic()
         assert (await api.get("bots")).code == 200
-        slowest = max(slowest, time.monotonic() - asked)
+        # A server blocked by the stop would answer only once the stop is over.
+        answered_while_stopping += not stopping.done()
         await asyncio.sleep(0.1)
     assert (await stopping).code == 200
-    assert time.monotonic() - started > 3, "the kernel ignored SIGINT: the stop had to wait"
-    assert slowest < 1.0
+    # The kernel ignores SIGINT and SIGTERM, so the stop waits out its grace period (seconds):
+    # many requests fit in it unless the stop holds the server's event loop.
+    assert answered_while_stopping >= 5
 
 
 async def test_a_build_that_fails_ends_its_job_failed_with_the_reason_and_leaves_no_bot(

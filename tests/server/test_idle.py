@@ -97,6 +97,8 @@ def test_the_idle_lock_is_recorded_in_the_audit_log(unlocked_vault) -> None:
 
 #: 0.6 s: short enough for a test, checked every 60 ms.
 AUTO_LOCK_MINUTES = 0.01
+#: Seconds, on the hand-moved clock (whole numbers: no rounding at the deadline).
+HAND_TIMEOUT = 60
 
 
 @pytest.fixture
@@ -113,37 +115,60 @@ def jp_server_config(watchdog_home: Path) -> Config:
     )
 
 
-async def wait_for_state(api, wanted: str, within: float) -> float:  # type: ignore[no-untyped-def]
-    """Seconds until GET vault reports ``wanted``; fails after ``within`` seconds."""
-    start = time.monotonic()
-    while time.monotonic() - start < within:
+async def wait_for_state(api, wanted: str, within: float) -> None:  # type: ignore[no-untyped-def]
+    """Wait until GET vault reports ``wanted``; fails after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         if (await api.get("vault")).json["state"] == wanted:
-            return time.monotonic() - start
+            return
         await asyncio.sleep(0.05)
     raise AssertionError(f"the vault did not become {wanted} within {within} s")
 
 
+@pytest.fixture
+def hand_clock(watchdog_app) -> Clock:  # type: ignore[no-untyped-def]
+    """The running server's idle lock, on a clock the test moves, checked when the test says:
+    which requests count as a use is then tested with no race against real time."""
+    clock = Clock()
+    watchdog_app.idle_lock.stop()
+    watchdog_app.idle_lock = IdleLock(lambda: watchdog_app.vault, HAND_TIMEOUT, clock=clock)
+    return clock
+
+
 async def test_the_server_locks_an_unused_vault(api) -> None:
-    """Polling the state, as the sidebar does, is not a use: the vault still locks."""
+    """The server's own periodic check locks the vault, with nothing but state polls."""
     assert (await api.post("vault", {"password": PASSWORD})).code == 201
-    waited = await wait_for_state(api, "locked", within=5)
-    assert waited >= AUTO_LOCK_MINUTES * 60 * 0.8
+    await wait_for_state(api, "locked", within=10)
     assert (await api.get("connections")).code == 423
 
 
-async def test_vault_use_keeps_the_server_vault_unlocked(api) -> None:
+async def test_polling_the_state_is_not_a_use(api, watchdog_app, hand_clock: Clock) -> None:
+    """An open sidebar polls the state; it must not keep the vault unlocked forever."""
     assert (await api.post("vault", {"password": PASSWORD})).code == 201
-    deadline = time.monotonic() + 3 * AUTO_LOCK_MINUTES * 60
-    while time.monotonic() < deadline:
+    for _ in range(2):  # the second check comes a full timeout after the unlock
+        hand_clock.now += HAND_TIMEOUT / 2
+        assert (await api.get("vault")).json["state"] == "unlocked"
+        watchdog_app.idle_lock.check()
+    assert (await api.get("vault")).json["state"] == "locked"
+
+
+async def test_vault_use_keeps_the_server_vault_unlocked(
+    api, watchdog_app, hand_clock: Clock
+) -> None:
+    assert (await api.post("vault", {"password": PASSWORD})).code == 201
+    for _ in range(5):
+        hand_clock.now += HAND_TIMEOUT * 0.9
         assert (await api.get("connections")).code == 200
-        await asyncio.sleep(0.15)
-    await wait_for_state(api, "locked", within=5)
+        assert watchdog_app.idle_lock.check() is False
+    hand_clock.now += HAND_TIMEOUT
+    assert watchdog_app.idle_lock.check() is True
+    assert (await api.get("vault")).json["state"] == "locked"
 
 
-async def test_other_services_touch_through_the_app(api, watchdog_app) -> None:
+async def test_other_services_touch_through_the_app(api, watchdog_app, hand_clock: Clock) -> None:
     assert (await api.post("vault", {"password": PASSWORD})).code == 201
-    deadline = time.monotonic() + 3 * AUTO_LOCK_MINUTES * 60
-    while time.monotonic() < deadline:
+    for _ in range(5):
+        hand_clock.now += HAND_TIMEOUT * 0.9
         watchdog_app.touch_vault()
-        await asyncio.sleep(0.15)
+        assert watchdog_app.idle_lock.check() is False
     assert (await api.get("vault")).json["state"] == "unlocked"
