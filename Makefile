@@ -69,9 +69,10 @@ system-packages:
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
 	else \
 		echo "missing system packages:$$missing; apt-get needs root: run 'sudo apt-get install$$missing'." >&2; \
-		if [ "$${CI:-}" = true ]; then exit 1; fi; \
+		case "$${CI:-}" in 1|true|yes) exit 1;; esac; \
 		echo "Continuing: the tests that need them will be skipped." >&2; exit 0; \
 	fi; \
+	echo "make test: installing Debian packages with apt-get$${sudo:+ (through sudo)}:$$missing" >&2; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	$$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing
 
