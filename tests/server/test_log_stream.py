@@ -268,24 +268,34 @@ async def test_a_quiet_stream_sends_heartbeats_and_ends_when_the_bot_is_deleted(
 async def test_the_stream_stops_polling_when_the_client_goes_away(
     api, vault, jp_root_dir: Path, stream: StreamOpener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    polls: list[float] = []
+    polls: list[LogCursor] = []
     poll = LogCursor.poll
+    handler_done = asyncio.Event()
+    get = bot_handlers.BotLogStreamHandler.get
 
     def counting(self: LogCursor, *args, **kwargs):  # type: ignore[no-untyped-def]
-        polls.append(time.monotonic())
+        polls.append(self)
         return poll(self, *args, **kwargs)
 
+    async def get_then_mark(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            await get(self, *args, **kwargs)
+        finally:
+            handler_done.set()
+
     monkeypatch.setattr(LogCursor, "poll", counting)
+    monkeypatch.setattr(bot_handlers.BotLogStreamHandler, "get", get_then_mark)
     make_notebook(jp_root_dir / "a.ipynb", "print(1)")
     await promote(api, notebook="a.ipynb", name="Leaving")
     s = await stream("Leaving", "tail=0")
-    await asyncio.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while len(polls) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
     assert len(polls) >= 2, "the open stream polls"
+    assert not handler_done.is_set()
     await s.close()
-    await asyncio.sleep(0.3)
-    count = len(polls)
-    await asyncio.sleep(0.6)
-    assert len(polls) == count
+    # The handler itself returns: nothing is left on the server to poll for a gone client.
+    await asyncio.wait_for(handler_done.wait(), timeout=10)
 
 
 async def test_the_stream_refuses_a_missing_token_an_unknown_bot_and_a_bad_event_id(
