@@ -13,7 +13,8 @@ repository root (about two minutes; the first bot build fills a fresh uv cache u
 
     python benchmarks/bench_log_stream.py [--bots 10] [--rate 200] [--seconds 30]
 
-Exits with status 1 if the p99 print-to-client latency misses the target.
+Exits with status 1 if the p99 print-to-client latency misses the target, or if any line of
+the window is lost or duplicated on its way to the client.
 """
 
 from __future__ import annotations
@@ -116,24 +117,34 @@ def promote_all(server: ServerProcess, count: int) -> dict[str, dict[str, Any]]:
     return bots
 
 
+#: After the window, how long a stream may take to deliver the lines printed in it. Late lines
+#: are still counted (as late latencies), never dropped: only a line that never comes is lost.
+CATCH_UP_SECONDS = 30.0
+
+
 async def collect(
     server: ServerProcess, names: list[str], start_at: float, end_at: float
-) -> tuple[list[float], list[float], list[float]]:
+) -> tuple[list[float], list[float], list[float], list[str]]:
     """Latencies in ms (print to client, print to record, record to client) of the lines
-    printed between ``start_at`` and ``end_at``."""
+    printed between ``start_at`` and ``end_at``, and what went wrong: per bot, every line
+    number in the window must arrive exactly once."""
     total: list[float] = []
     produce: list[float] = []
     deliver: list[float] = []
+    problems: list[str] = []
 
     async def follow(name: str) -> None:
         url = server.api_url(bot_path(name, "logs", "stream")) + "?tail=0"
         stream = await open_stream(url, server.headers)
         if stream.status != 200:
             raise SystemExit(f"stream of {name} answered {stream.status}")
+        seen: list[int] = []
+        caught_up = False
+        give_up = end_at + CATCH_UP_SECONDS
         try:
-            while time.time() < end_at + 1.0:
+            while not caught_up and time.time() < give_up:
                 try:
-                    event = await stream.next_event(timeout=max(0.1, end_at + 1.0 - time.time()))
+                    event = await stream.next_event(timeout=max(0.1, give_up - time.time()))
                 except TimeoutError:
                     break
                 record = event.json()
@@ -144,15 +155,27 @@ async def collect(
                     if len(parts) != 3 or parts[0] != "bench":
                         continue
                     printed = float(parts[2])
-                    if start_at <= printed < end_at:
+                    if printed >= end_at:
+                        caught_up = True  # the bot printed past the window: all of it is in
+                    elif printed >= start_at:
+                        seen.append(int(parts[1]))
                         total.append((event.received_at - printed) * 1000)
                         produce.append((record["ts"] - printed) * 1000)
                         deliver.append((event.received_at - record["ts"]) * 1000)
         finally:
             await stream.close()
+        if not caught_up:
+            problems.append(f"{name}: the stream did not catch up within {CATCH_UP_SECONDS:g} s")
+        if not seen:
+            problems.append(f"{name}: no line of the window arrived")
+            return
+        missing = set(range(min(seen), max(seen) + 1)) - set(seen)
+        duplicated = len(seen) - len(set(seen))
+        if missing or duplicated:
+            problems.append(f"{name}: {len(missing)} line(s) lost, {duplicated} duplicated")
 
     await asyncio.gather(*(follow(name) for name in names))
-    return total, produce, deliver
+    return total, produce, deliver, problems
 
 
 def percentiles(values: list[float]) -> str:
@@ -216,7 +239,7 @@ def main() -> int:
             )
             return await collector, before, after
 
-        (total, produce, deliver), before, after = asyncio.run(run())
+        (total, produce, deliver, problems), before, after = asyncio.run(run())
     finally:
         for name in names:
             http_json(server, "POST", bot_path(name, "stop"))
@@ -243,7 +266,11 @@ def main() -> int:
     )
     verdict = "meets" if p99 < TARGET_MS else "MISSES"
     print(f"p99 {p99:.1f} ms {verdict} the target of {TARGET_MS:.0f} ms")
-    return 0 if p99 < TARGET_MS else 1
+    for problem in problems:
+        print(f"WRONG: {problem}")
+    if not problems:
+        print("check: every line of the window arrived once, in every stream (right)")
+    return 0 if p99 < TARGET_MS and not problems else 1
 
 
 if __name__ == "__main__":
