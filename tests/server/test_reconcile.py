@@ -106,7 +106,11 @@ async def test_a_reconcile_waits_for_bot_operations_and_requests_meanwhile_coale
     while not entered.is_set():
         await asyncio.sleep(0.01)
     first = ops.reconcile_soon("first")
-    await asyncio.sleep(1.0)  # the first has started: it waits for the operation on "Held"
+    # Started (no longer queued): from here it waits for the operation on "Held".
+    deadline = time.monotonic() + 20
+    while ops._reconcile_queued is not None and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert ops._reconcile_queued is None, "the first reconcile never started"
     assert not first.done()
     second, third = ops.reconcile_soon("second"), ops.reconcile_soon("third")
     assert second is third and second is not first
