@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import uuid
 
 import pytest
 
 from watchdog_lab.redact import DEFAULT_PATTERNS, Finding
-from watchdog_lab.redact.matcher import Matcher, apply, safe_label
-from watchdog_lab.redact.variants import forms
+from watchdog_lab.redact.matcher import Matcher, _anchor_positions, apply, safe_label
+from watchdog_lab.redact.variants import WINDOW, Form, forms
 
 A = "abcdefgh12345678"
 B = "12345678ijklmnop"
@@ -174,3 +176,67 @@ def test_scan_tells_where_a_copy_cut_short_at_the_end_of_the_text_starts() -> No
     findings, pending = matcher.scan(f"a {VALUE[:30]}")
     assert findings == [Finding(2, 32, "c.f")] and pending == 2
     assert matcher.scan(f"a {VALUE[:30]} b")[1] == -1
+
+
+# --- anchors: which windows they serve and where they start ------------------------------------
+
+
+def _anchor_test_values() -> list[str]:
+    rng = random.Random(3)
+    body = base64.b64encode(rng.randbytes(300)).decode()
+    pem = "-----BEGIN RSA PRIVATE KEY-----\n" + body + "\n-----END RSA PRIVATE KEY-----\n"
+    return (
+        [base64.b64encode(rng.randbytes(30)).decode() for _ in range(20)]
+        + [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(20)]
+        + [rng.randbytes(20).hex() for _ in range(20)]
+        + ["sk-ant-api03-" + "".join(rng.choices("abcdefXYZ0123_-", k=40)), pem]
+    )
+
+
+def _windows_of_secret_characters(form: Form) -> list[int]:
+    return [w for w in range(len(form.text) - WINDOW + 1) if 0 not in form.secret[w : w + WINDOW]]
+
+
+def _serves(anchors: list[tuple[int, int]], window: int) -> bool:
+    return any(window <= q and q + size <= window + WINDOW for q, size in anchors)
+
+
+def _window_forms() -> list[Form]:
+    return [
+        form
+        for value in _anchor_test_values()
+        for form in forms(value)
+        if not form.straddle and form.secret.count(1) >= WINDOW
+    ]
+
+
+def test_every_window_of_secret_characters_holds_a_whole_anchor() -> None:
+    for form in _window_forms():
+        anchors = _anchor_positions(form.text, form.secret, form.alt)
+        assert all(0 not in form.secret[q : q + size] for q, size in anchors)
+        missed = [w for w in _windows_of_secret_characters(form) if not _serves(anchors, w)]
+        assert missed == [], form.text
+
+
+def test_no_anchor_is_added_after_the_last_window_is_served() -> None:
+    # Each anchor is a needle of the automaton: surplus ones at the end of a form cost build
+    # time and memory, and often start on a common character (the end offers little choice).
+    for form in _window_forms():
+        *earlier, _last = _anchor_positions(form.text, form.secret, form.alt)
+        windows = _windows_of_secret_characters(form)
+        assert not all(_serves(earlier, w) for w in windows), form.text
+
+
+def test_anchors_of_hex_rarely_start_on_the_digits_that_start_dates_and_times() -> None:
+    # The hex of a UUID is nearly all digits; anchors starting on 0-5 would take the scan
+    # off its fast path at almost every timestamp of a log.
+    rng = random.Random(7)
+    starts = [
+        form.text[q]
+        for _ in range(200)
+        for form in forms(str(uuid.UUID(int=rng.getrandbits(128))))
+        if form.alt == form.text.upper() and form.text.isalnum() and form.text.islower()
+        for q, _size in _anchor_positions(form.text, form.secret, form.alt)
+    ]
+    assert len(starts) > 1000
+    assert sum(start in "012345" for start in starts) < len(starts) / 20

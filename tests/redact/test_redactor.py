@@ -350,6 +350,18 @@ def test_every_16_character_window_of_every_encoding_is_redacted(
     assert missed == []
 
 
+@pytest.mark.parametrize("length", [57, 58, 59, 60])
+def test_a_value_whose_mime_base64_ends_in_a_short_line_is_searched_for(length: int) -> None:
+    # 57-60 bytes encode to 76 + 4 base64 characters: a last MIME line of only a few.
+    value = (LONG_SECRET * 2)[:length]
+    redactor = Redactor([("kalshi", "api_secret", value)])
+    for name, encode in WINDOW_ENCODINGS:
+        encoded = encode(value)
+        windows = [w for w in _windows(encoded) if w[0] != "\n" != w[-1]]
+        missed = [w for w in windows if redactor.redact(f"<{w}>") != f"<{MARK}>"]
+        assert missed == [], name
+
+
 def test_mime_base64_of_a_pem_key_is_one_marker() -> None:
     key = _pem_key(11)
     redactor = Redactor([("kalshi", "private_key", key)])
