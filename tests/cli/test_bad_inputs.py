@@ -4,6 +4,7 @@ nothing lost (the vault still opens with every connection as it was)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -228,6 +229,22 @@ def test_huge_json_on_stdin_is_refused(seeded: Cli) -> None:
         "connections", "add", "New", "--kind", "generic", "--from-json", "-", stdin=doc
     )
     refused(result, "larger than 4 MiB")
+
+
+def test_json_input_linked_to_a_device_is_refused(seeded: Cli, tmp_path: Path) -> None:
+    link = tmp_path / "fields.json"
+    link.symlink_to("/dev/zero")
+    result = seeded.run("connections", "add", "New", "--kind", "generic", "--from-json", str(link))
+    refused(result, "is a device, not a regular file")
+
+
+def test_json_input_from_a_fifo_nobody_writes_is_an_error_not_a_hang(
+    seeded: Cli, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "fields.json"
+    os.mkfifo(fifo)
+    result = seeded.run("connections", "add", "New", "--kind", "generic", "--from-json", str(fifo))
+    refused(result, "invalid JSON")
 
 
 def test_missing_json_file_is_refused(seeded: Cli, tmp_path: Path) -> None:

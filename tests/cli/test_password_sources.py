@@ -100,3 +100,39 @@ def test_variable_is_not_passed_on_to_child_processes() -> None:
         assert PASSWORD_ENV not in os.environ
     finally:
         os.environ.pop(PASSWORD_ENV, None)
+
+
+def test_an_over_long_password_is_refused_before_anything_else(seeded: Cli) -> None:
+    # A password this long once took half a minute to teach the output redactor.
+    result = seeded.run("connections", "list", password="p" * 5000)
+    assert result.rc == 1 and "at most 1024 characters" in result.err
+    assert "Traceback" not in result.text
+
+
+def test_an_over_long_password_in_a_file_is_refused(seeded: Cli, tmp_path: Path) -> None:
+    pw = _password_file(tmp_path, "p" * 5000 + "\n")
+    result = seeded.run("connections", "list", "--password-file", str(pw), password=None)
+    assert result.rc == 1 and "at most 1024 characters" in result.err
+
+
+def test_a_password_file_linked_to_a_device_is_refused(seeded: Cli, tmp_path: Path) -> None:
+    link = tmp_path / "pw"
+    link.symlink_to("/dev/zero")
+    result = seeded.run("connections", "list", "--password-file", str(link), password=None)
+    assert result.rc == 1 and "is a device, not a regular file" in result.err
+
+
+def test_a_password_file_bigger_than_a_password_file_is_refused(
+    seeded: Cli, tmp_path: Path
+) -> None:
+    pw = _password_file(tmp_path, PASSWORD + "\n" + "notes " * 20_000)
+    result = seeded.run("connections", "list", "--password-file", str(pw), password=None)
+    assert result.rc == 1 and "larger than 64 KiB" in result.err
+
+
+def test_a_password_file_that_is_a_pipe_is_read(seeded: Cli) -> None:
+    """``--password-file <(pass show vault)`` names a pipe, as ``/dev/stdin`` does here."""
+    result = seeded.run(
+        "connections", "list", "--password-file", "/dev/stdin", password=None, stdin=PASSWORD
+    )
+    assert result.rc == 0, result.err

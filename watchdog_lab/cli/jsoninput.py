@@ -64,7 +64,7 @@ def read_document(source: str, console: Console) -> dict[str, object]:
             )
         raw = console.stdin.buffer.read(MAX_JSON_BYTES + 1)
     else:
-        raw = open_private_source(source, OPTION, console, MAX_JSON_BYTES + 1)
+        raw = open_private_source(source, OPTION, console, MAX_JSON_BYTES)
     if len(raw) > MAX_JSON_BYTES:
         raise InvalidInput(f"{label}: larger than {MAX_JSON_BYTES // (1024 * 1024)} MiB.")
     try:

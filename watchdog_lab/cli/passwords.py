@@ -15,34 +15,38 @@ from __future__ import annotations
 import os
 import stat
 
-from ..vault.manager import PASSWORD_MAX
+from ..errors import InputFileError
+from ..files import read_regular_file
+from ..vault.manager import check_password_length
 from .console import Console
 from .errors import PasswordMismatch, SourceError
 
 PASSWORD_ENV = "WATCHDOG_LAB_PASSWORD"  # noqa: S105 - the variable's name, not a password
 NEW_PASSWORD_ENV = "WATCHDOG_LAB_NEW_PASSWORD"  # noqa: S105
 TOTP_ENV = "WATCHDOG_LAB_TOTP_CODE"
-# UTF-8 needs at most 4 bytes a character; +2 for a CRLF line end.
-_PASSWORD_FILE_READ = PASSWORD_MAX * 4 + 2
+# The password is the first line; a password manager's notes may follow, but a file this big
+# is not a password file.
+_PASSWORD_FILE_MAX = 64 * 1024
 
 
 def open_private_source(path: str, option: str, console: Console, limit: int) -> bytes:
-    """Read up to ``limit`` bytes of a file that may hold secrets, warning if others can read it.
+    """A file that may hold secrets, refused beyond ``limit`` bytes, warning if others can read it.
 
     Pipes and process substitutions (``<(pass show vault)``) are fine: only regular files have
-    a mode worth checking.
+    a mode worth checking. Devices are refused (``/dev/zero`` never ends).
     """
+
+    def warn_if_shared(info: os.stat_result) -> None:
+        if stat.S_ISREG(info.st_mode) and info.st_mode & 0o077:
+            console.warn(
+                f"{option} {path} can be read by other users (mode "
+                f"{stat.S_IMODE(info.st_mode):04o}); restrict it with: chmod 600 {path}"
+            )
+
     try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if stat.S_ISDIR(info.st_mode):
-                raise SourceError(f"{option} {path}: is a directory, not a file.")
-            if stat.S_ISREG(info.st_mode) and info.st_mode & 0o077:
-                console.warn(
-                    f"{option} {path} can be read by other users (mode "
-                    f"{stat.S_IMODE(info.st_mode):04o}); restrict it with: chmod 600 {path}"
-                )
-            return handle.read(limit)
+        return read_regular_file(path, limit, option, allow_pipe=True, check=warn_if_shared)
+    except InputFileError as exc:
+        raise SourceError(str(exc)) from None
     except FileNotFoundError:
         raise SourceError(f"{option} {path}: no such file.") from None
     except IsADirectoryError:
@@ -55,7 +59,7 @@ def open_private_source(path: str, option: str, console: Console, limit: int) ->
 
 def read_password_file(path: str, option: str, console: Console) -> str:
     """The first line of ``path``, without its line end."""
-    raw = open_private_source(path, option, console, _PASSWORD_FILE_READ)
+    raw = open_private_source(path, option, console, _PASSWORD_FILE_MAX)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -63,6 +67,7 @@ def read_password_file(path: str, option: str, console: Console) -> str:
     line = text.split("\n", 1)[0].removesuffix("\r")
     if not line:
         raise SourceError(f"{option} {path}: the first line is empty.")
+    check_password_length(line)
     return line
 
 
@@ -86,11 +91,14 @@ def current_password(console: Console, password_file: str | None) -> str:
         return read_password_file(password_file, "--password-file", console)
     value = _from_env(PASSWORD_ENV)
     if value is not None:
+        check_password_length(value)
         return value
     console.require_interactive(
         "the vault password", _no_source("it", "--password-file", PASSWORD_ENV)
     )
-    return console.ask_hidden("Vault password: ", "the vault password")
+    value = console.ask_hidden("Vault password: ", "the vault password")
+    check_password_length(value)
+    return value
 
 
 def new_password(
@@ -106,9 +114,11 @@ def new_password(
         return read_password_file(password_file, option, console)
     value = _from_env(env)
     if value is not None:
+        check_password_length(value)
         return value
     console.require_interactive(label.lower(), _no_source("it", option, env))
     first = console.ask_hidden(f"{label}: ", label.lower())
+    check_password_length(first)
     again = console.ask_hidden(f"{label} (again): ", label.lower())
     if first != again:
         raise PasswordMismatch

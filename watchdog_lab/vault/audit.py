@@ -2,7 +2,9 @@
 
 The event kind and time are stored in clear (a failed unlock must be recorded while the vault
 is locked); anything naming a connection is encrypted under the data key, because a stolen
-``vault.db`` must not reveal connection names.
+``vault.db`` must not reveal connection names. A process that does not hold the data key (the
+vault is locked, or it is another process) seals the detail to the vault's audit public key
+instead: it can write the detail but never read one back, and only an unlock reads it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import sqlite3
 from enum import Enum
 
-from .crypto import FORMAT_VERSION, Aead, DecryptionFailed, aad
+from .crypto import FORMAT_VERSION, Aead, CryptoError, DecryptionFailed, aad, open_sealed, seal
 from .models import AuditEvent
 
 
@@ -52,31 +54,54 @@ def record(
     *,
     vault_id: str,
     aead: Aead | None = None,
+    seal_to: bytes | None = None,
     connection_id: str | None = None,
     note: str | None = None,
     detail: dict[str, object] | None = None,
 ) -> None:
-    """Append one event inside the caller's transaction (so it lands with the change it logs)."""
-    blob = None
+    """Append one event inside the caller's transaction (so it lands with the change it logs).
+
+    A detail is encrypted under ``aead`` (the data key) when given, else sealed to ``seal_to``
+    (the vault's audit public key).
+    """
+    blob = sealed = None
     if detail is not None:
-        if aead is None:
-            raise ValueError("an audit detail needs the data key")
-        blob = aead.encrypt(json.dumps(detail, sort_keys=True).encode(), _aad(vault_id, event, ts))
+        plaintext = json.dumps(detail, sort_keys=True).encode()
+        if aead is not None:
+            blob = aead.encrypt(plaintext, _aad(vault_id, event, ts))
+        elif seal_to is not None:
+            sealed = seal(seal_to, plaintext, _aad(vault_id, event, ts))
+        else:
+            raise ValueError("an audit detail needs the data key or the audit public key")
     db.execute(
-        "INSERT INTO audit (ts, event, connection_id, note, detail) VALUES (?, ?, ?, ?, ?)",
-        (ts, event.value, connection_id, note, blob),
+        "INSERT INTO audit (ts, event, connection_id, note, detail, sealed_detail) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (ts, event.value, connection_id, note, blob, sealed),
     )
 
 
-def read(rows: list[tuple], *, vault_id: str, aead: Aead) -> list[AuditEvent]:
+CORRUPTED = {"error": "this audit record is corrupted or was tampered with"}
+
+
+def read(
+    rows: list[tuple], *, vault_id: str, aead: Aead, private_key: bytes | bytearray | None
+) -> list[AuditEvent]:
+    """Decrypt the details of ``rows`` (seq, ts, event, connection_id, note, detail,
+    sealed_detail); ``private_key`` is the audit key's private half, for the details sealed
+    while the data key was not at hand."""
     events = []
-    for seq, ts, event, connection_id, note, blob in rows:
+    for seq, ts, event, connection_id, note, blob, sealed in rows:
         detail: dict[str, object] | None = None
-        if blob is not None:
-            try:
-                detail = json.loads(aead.decrypt(blob, _aad(vault_id, event, ts)))
-            except DecryptionFailed:
-                detail = {"error": "this audit record is corrupted or was tampered with"}
+        associated = _aad(vault_id, event, ts)
+        try:
+            if blob is not None:
+                detail = json.loads(aead.decrypt(blob, associated))
+            elif sealed is not None:
+                if private_key is None:
+                    raise DecryptionFailed("no audit key to open a sealed detail")
+                detail = json.loads(open_sealed(private_key, sealed, associated))
+        except (CryptoError, ValueError):
+            detail = dict(CORRUPTED)
         events.append(
             AuditEvent(
                 seq=seq, ts=ts, event=event, connection_id=connection_id, note=note, detail=detail

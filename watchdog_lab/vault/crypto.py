@@ -1,4 +1,6 @@
-"""The vault's cryptography: Argon2id key derivation, AES-256-GCM, key wrapping, keyed indexes.
+"""The vault's cryptography: Argon2id key derivation, AES-256-GCM, key wrapping, keyed indexes,
+and sealing to an X25519 public key (so a process without the data key can still write what
+only the key's holder reads).
 
 Kept free of storage concerns so the primitives can be checked against public test vectors on
 their own. Two rules the underlying library does not enforce and this module does: nonces are
@@ -18,6 +20,7 @@ from dataclasses import asdict, dataclass
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -26,6 +29,8 @@ KEY_SIZE = 32
 NONCE_SIZE = 12
 TAG_SIZE = 16
 SALT_SIZE = 16
+X25519_KEY_SIZE = 32
+SEAL_INFO = b"watchdog-lab/v1/sealed-box"
 
 # Upper bounds on parameters read back from a vault header. They sit far above any sensible
 # setting (64 MiB / t=3 is the default) but low enough that a forged header cannot stall unlock.
@@ -175,6 +180,59 @@ def subkey(dek: bytes | bytearray, purpose: str) -> bytes:
 
 def keyed_digest(key: bytes, data: bytes) -> bytes:
     return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def new_seal_keypair() -> tuple[bytearray, bytes]:
+    """A fresh X25519 pair: (private key, wipeable; public key)."""
+    private = X25519PrivateKey.generate()
+    return bytearray(private.private_bytes_raw()), private.public_key().public_bytes_raw()
+
+
+def seal_public_key(private: bytes | bytearray) -> bytes:
+    """The public half of a raw X25519 private key (to check a stored public key against)."""
+    return X25519PrivateKey.from_private_bytes(bytes(private)).public_key().public_bytes_raw()
+
+
+def _sealing_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
+    # Both public keys in the salt bind the AES key to this exchange: a sealed box cannot be
+    # replayed under another recipient key or another ephemeral key.
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_SIZE, salt=ephemeral + recipient, info=SEAL_INFO
+    ).derive(shared)
+
+
+def seal(recipient: bytes, plaintext: bytes, associated: bytes) -> bytes:
+    """Encrypt to ``recipient`` (an X25519 public key) without holding any secret.
+
+    ECIES: an ephemeral X25519 key agrees a secret with the recipient, HKDF-SHA256 turns it into
+    an AES-256-GCM key. Blob: ``ephemeral public key || nonce || ciphertext || tag``.
+    """
+    try:
+        peer = X25519PublicKey.from_public_bytes(recipient)
+    except ValueError as exc:
+        raise CryptoError("the recipient key is not an X25519 public key") from exc
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes_raw()
+    try:
+        shared = ephemeral.exchange(peer)
+    except ValueError as exc:  # a low-order point: the "shared" secret would be all zeros
+        raise CryptoError("the recipient key is not a usable X25519 public key") from exc
+    key = _sealing_key(shared, ephemeral_public, recipient)
+    return ephemeral_public + Aead(key).encrypt(plaintext, associated)
+
+
+def open_sealed(private: bytes | bytearray, blob: bytes, associated: bytes) -> bytes:
+    """Decrypt a :func:`seal` blob with the recipient's private key."""
+    if len(blob) < X25519_KEY_SIZE + NONCE_SIZE + TAG_SIZE:
+        raise DecryptionFailed("sealed blob too short")
+    key_pair = X25519PrivateKey.from_private_bytes(bytes(private))
+    ephemeral = blob[:X25519_KEY_SIZE]
+    try:
+        shared = key_pair.exchange(X25519PublicKey.from_public_bytes(ephemeral))
+    except ValueError as exc:
+        raise DecryptionFailed("the ephemeral key is not usable") from exc
+    key = _sealing_key(shared, ephemeral, key_pair.public_key().public_bytes_raw())
+    return Aead(key).decrypt(blob[X25519_KEY_SIZE:], associated)
 
 
 def wipe(buffer: bytearray | None) -> None:

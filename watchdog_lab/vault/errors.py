@@ -72,6 +72,17 @@ class WeakPassword(VaultError):
         super().__init__(f"Password refused: {reason}")
 
 
+class PasswordTooLong(WeakPassword):
+    """Refused before any other work: nothing longer is ever a vault password, and a longer
+    input would only cost time (key derivation, teaching it to a redactor)."""
+
+    def __init__(self, maximum: int) -> None:
+        super().__init__(
+            f"a vault password has at most {maximum} characters; this one is longer. "
+            "Check that the right file or variable was given."
+        )
+
+
 class InvalidName(VaultError, ValueError):
     def __init__(self, name: str, reason: str, what: str = "connection") -> None:
         shown = name if len(name) <= 80 else name[:77] + "..."
@@ -110,6 +121,18 @@ class TamperedHeader(VaultError):
         super().__init__(
             f"The vault header failed its integrity check ({detail}). The file was damaged or "
             "tampered with; nothing was decrypted. Restore vault.db from a backup."
+        )
+
+
+class UnsafeVaultFile(VaultError):
+    """A file or folder of the vault is a symlink or not a regular file: opening or chmodding
+    it would act on whatever it points to."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(
+            f"{path} {problem}: the vault's files are never reached through a link (SQLite "
+            "would read and write wherever it points). Put the real file there instead of the "
+            "link, or point WATCHDOG_LAB_HOME at the folder that holds it."
         )
 
 

@@ -1,12 +1,14 @@
 """The vault: one object that owns ``vault.db`` and, while unlocked, the data key.
 
 Every face (server, CLI, magics) goes through :class:`Vault`; none of them touches SQL or
-crypto. Layout of what is stored (see DESIGN.md, "Vault cryptography"):
+crypto. Layout of what is stored (docs/architecture.md, "Vault cryptography"):
 
 - header: vault id, Argon2id parameters and salt, the data key wrapped under the password key
   (AAD = format | vault id | KDF params | salt), an unkeyed digest of those fields (so a damaged
   header is told apart from a wrong password before any key work), the TOTP secret encrypted
-  under the data key, and an HMAC of the whole header under a data-key subkey;
+  under the data key, an HMAC of those fields under a data-key subkey, and the audit sealing
+  key: an X25519 public key, and its private half wrapped under the data key with the public
+  key in the AAD (which is what authenticates the pair; the HMAC predates it);
 - connections: an opaque id, a keyed index of the case-folded name (uniqueness without storing
   the name), and the name, kind and field names encrypted as one "meta" record;
 - fields: one row per field, tagged by a keyed hash of (id, field name), its value encrypted
@@ -37,6 +39,8 @@ from .crypto import (
     aad,
     derive_key,
     keyed_digest,
+    new_seal_keypair,
+    seal_public_key,
     subkey,
     unwrap_key,
     wipe,
@@ -46,6 +50,7 @@ from .errors import (
     ConnectionNotFound,
     CorruptedRecord,
     DuplicateConnection,
+    PasswordTooLong,
     TamperedHeader,
     Throttled,
     TotpAlreadyEnabled,
@@ -74,6 +79,10 @@ from .store import Store
 VAULT_FILE = "vault.db"
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
+_SELECT_HEADER = (
+    "SELECT format_version, vault_id, kdf, salt, wrapped_dek, digest, totp, totp_last_step, "
+    "mac, audit_public, audit_private FROM vault_header WHERE id = 1"
+)
 
 
 class _Header:
@@ -90,6 +99,8 @@ class _Header:
             self.totp,
             self.totp_last_step,
             self.mac,
+            self.audit_public,
+            self.audit_private,
         ) = row
 
     @staticmethod
@@ -111,6 +122,9 @@ class _Header:
             self.totp or b"",
             self.totp_last_step,
         )
+
+    def authentic(self, keys: _Keys) -> bool:
+        return _equal(keyed_digest(keys.mac_key, self.mac_input()), self.mac or b"")
 
     def check_static(self) -> KdfParams:
         """Run before any Argon2 work: catches damage and refuses unbounded parameters."""
@@ -147,9 +161,43 @@ class _Keys:
         self.index_key = subkey(dek, "watchdog-lab/v1/name-index")
         self.field_key = subkey(dek, "watchdog-lab/v1/field-tag")
         self.mac_key = subkey(dek, "watchdog-lab/v1/header-mac")
+        self.audit_private: bytearray | None = None
+        self.audit_public: bytes | None = None
 
     def wipe(self) -> None:
         wipe(self.dek)
+        wipe(self.audit_private)
+
+
+def _audit_key_aad(vault_id: str, public: bytes) -> bytes:
+    # The public key in the AAD binds the pair: a swapped public key no longer unwraps the
+    # private one, and only the data key could wrap a private key for another public key.
+    # (The header MAC does not cover the pair, so processes of the version before it, still
+    # running during an upgrade, keep verifying the header.)
+    return aad(FORMAT_VERSION, vault_id, "audit-key", public)
+
+
+def _new_audit_key(keys: _Keys, header: _Header) -> None:
+    """Give ``header`` a fresh audit key pair (and ``keys`` its private half)."""
+    private, public = new_seal_keypair()
+    header.audit_public = public
+    header.audit_private = wrap_key(keys.dek, private, _audit_key_aad(header.vault_id, public))
+    keys.audit_private, keys.audit_public = private, public
+
+
+def _open_audit_key(keys: _Keys, header: _Header) -> None:
+    """Unwrap the audit private key, and check the stored public key is its public half."""
+    public = header.audit_public
+    try:
+        private = unwrap_key(
+            keys.dek, header.audit_private, _audit_key_aad(header.vault_id, public)
+        )
+    except (CryptoError, TypeError) as exc:
+        raise TamperedHeader("the audit key failed authentication") from exc
+    if not isinstance(public, bytes) or not _equal(seal_public_key(private), public):
+        wipe(private)
+        raise TamperedHeader("the audit public key does not match its private key")
+    keys.audit_private, keys.audit_public = private, public
 
 
 class Vault:
@@ -210,10 +258,7 @@ class Vault:
         return self._store
 
     def _header(self) -> _Header:
-        row = self._open().query_one(
-            "SELECT format_version, vault_id, kdf, salt, wrapped_dek, digest, totp, "
-            "totp_last_step, mac FROM vault_header WHERE id = 1"
-        )
+        row = self._open().query_one(_SELECT_HEADER)
         if row is None:
             if self._open().query_one("SELECT 1 FROM connections LIMIT 1"):
                 raise TamperedHeader("the header row is missing")
@@ -243,8 +288,11 @@ class Vault:
             finally:
                 wipe(kek)
             keys = _Keys(dek)
-            header = _Header((FORMAT_VERSION, vault_id, kdf, salt, wrapped, b"", None, 0, b""))
+            header = _Header(
+                (FORMAT_VERSION, vault_id, kdf, salt, wrapped, b"", None, 0, b"", None, None)
+            )
             header.digest = _Header.static_digest(FORMAT_VERSION, vault_id, kdf, salt, wrapped)
+            _new_audit_key(keys, header)
             header.mac = keyed_digest(keys.mac_key, header.mac_input())
             store = self._open_new()
             with store.transaction() as db:
@@ -252,8 +300,8 @@ class Vault:
                     raise VaultExists(str(self.path))
                 db.execute(
                     "INSERT INTO vault_header (id, format_version, vault_id, kdf, salt, "
-                    "wrapped_dek, digest, totp, totp_last_step, mac) "
-                    "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "wrapped_dek, digest, totp, totp_last_step, mac, audit_public, "
+                    "audit_private) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         FORMAT_VERSION,
                         vault_id,
@@ -264,6 +312,8 @@ class Vault:
                         None,
                         0,
                         header.mac,
+                        header.audit_public,
+                        header.audit_private,
                     ),
                 )
                 audit.record(db, Event.VAULT_CREATED, self._clock(), vault_id=vault_id)
@@ -299,13 +349,14 @@ class Vault:
         finally:
             wipe(kek)
         keys = _Keys(dek)
-        if not _equal(keyed_digest(keys.mac_key, header.mac_input()), header.mac or b""):
+        if not header.authentic(keys):
             keys.wipe()
             raise TamperedHeader("header authentication failed")
         return keys
 
     def verify_password(self, password: str) -> None:
         """Check the password without changing the lock state (rate limited like unlock)."""
+        check_password_length(password)
         with self._lock:
             header = self._header()
             keys = self._password_keys(header, password, "confirmation")
@@ -314,28 +365,48 @@ class Vault:
                 ratelimit.forgive(db)
 
     def unlock(self, password: str, totp_code: str | None = None) -> None:
-        """Check the password (and code), then hold the data key until :meth:`lock`."""
+        """Check the password (and code), then hold the data key until :meth:`lock`.
+
+        A vault made before the audit key gets its key pair here, in the unlock's transaction.
+        """
+        check_password_length(password)
         with self._lock:
             store = self._open()
             header = self._header()
             now = self._clock()
             keys = self._password_keys(header, password, "unlock")
-            step = None
-            if header.totp is not None:
-                try:
+            try:
+                step = None
+                if header.totp is not None:
                     step = self._check_totp(keys, header, totp_code, now)
-                except Exception:
-                    keys.wipe()
-                    raise
-            with store.transaction() as db:
-                ratelimit.forgive(db)
-                if step is not None:
-                    self._store_totp(db, keys, header, header.totp, step)
-                audit.record(db, Event.VAULT_UNLOCKED, now, vault_id=header.vault_id)
+                with store.transaction() as db:
+                    ratelimit.forgive(db)
+                    self._unlock_header(db, keys, step)
+                    audit.record(db, Event.VAULT_UNLOCKED, now, vault_id=header.vault_id)
+            except BaseException:
+                keys.wipe()
+                raise
             if self._keys is not None:
                 self._keys.wipe()
             self._vault_id = header.vault_id
             self._keys = keys
+
+    def _unlock_header(self, db: object, keys: _Keys, step: int | None) -> None:
+        """Inside the unlock's transaction: re-read the header (another process may have
+        written it since), record the two-factor step, add a missing audit key, and open it."""
+        header = self._header()
+        if not header.authentic(keys):
+            raise TamperedHeader("header authentication failed")
+        if step is not None:
+            self._store_totp(db, keys, header, header.totp, step)
+        if header.audit_public is None and header.audit_private is None:
+            _new_audit_key(keys, header)
+            db.execute(  # type: ignore[attr-defined]
+                "UPDATE vault_header SET audit_public = ?, audit_private = ? WHERE id = 1",
+                (header.audit_public, header.audit_private),
+            )
+        else:
+            _open_audit_key(keys, header)
 
     def _record_failure(self, vault_id: str, note: str) -> None:
         with self._open().transaction() as db:
@@ -396,6 +467,7 @@ class Vault:
 
     def change_password(self, old_password: str, new_password: str) -> None:
         """Re-wrap the data key under a new password; connection records are not touched."""
+        check_password_length(old_password)
         _check_password(new_password)
         with self._lock:
             header = self._header()
@@ -770,44 +842,83 @@ class Vault:
     def record_event(
         self, event: Event, *, subject: str | None = None, detail: dict[str, object] | None = None
     ) -> None:
-        """Audit an act of another service (bots). The detail is kept only while unlocked:
-        stored in clear it could name connections or strategies."""
+        """Audit an act of another service (bots). Stored in clear the detail could name
+        connections or strategies: unlocked, it is encrypted under the data key; locked, it is
+        sealed to the vault's audit public key, so that it is readable after the next unlock.
+
+        A locked vault cannot check that public key (that needs the data key); the next unlock
+        does, and a detail sealed to a swapped key reads as tampered.
+        """
         with self._lock:
             keys = self._keys
-            header_id = self._vault_id or self._header().vault_id
+            seal_to = note = None
+            if keys is not None and self._vault_id is not None:
+                vault_id = self._vault_id
+            else:
+                header = self._header()
+                vault_id = header.vault_id
+                if detail is not None:
+                    if isinstance(header.audit_public, bytes):
+                        seal_to = header.audit_public
+                    else:
+                        note, detail = "detail not kept: no audit key until the next unlock", None
             with self._open().transaction() as db:
-                audit.record(
-                    db,
-                    event,
-                    self._clock(),
-                    vault_id=header_id,
-                    aead=keys.aead if keys else None,
-                    connection_id=subject,
-                    detail=detail if keys else None,
-                )
+                try:
+                    audit.record(
+                        db,
+                        event,
+                        self._clock(),
+                        vault_id=vault_id,
+                        aead=keys.aead if keys else None,
+                        seal_to=seal_to,
+                        connection_id=subject,
+                        note=note,
+                        detail=detail,
+                    )
+                except CryptoError:  # a damaged public key; the next unlock reports it
+                    audit.record(
+                        db,
+                        event,
+                        self._clock(),
+                        vault_id=vault_id,
+                        connection_id=subject,
+                        note="detail not kept: the audit key is unusable",
+                    )
 
     def audit_log(self, limit: int = 100, before: int | None = None) -> list[AuditEvent]:
         """Newest first; page with ``before`` = the smallest ``seq`` already seen."""
         keys = self._require_keys()
         limit = max(1, min(int(limit), 1000))
+        # Other processes seal to the public key stored now: check it is still the one this
+        # unlock verified, or what they sealed went to whoever swapped it.
+        if not _equal(self._header().audit_public or b"", keys.audit_public or b""):
+            raise TamperedHeader("the audit public key was replaced")
         rows = self._open().query(
-            "SELECT seq, ts, event, connection_id, note, detail FROM audit "
+            "SELECT seq, ts, event, connection_id, note, detail, sealed_detail FROM audit "
             "WHERE seq < ? ORDER BY seq DESC LIMIT ?",
             (before if before is not None else 2**62, limit),
         )
-        return audit.read(rows, vault_id=self._vault_id or "", aead=keys.aead)
+        return audit.read(
+            rows, vault_id=self._vault_id or "", aead=keys.aead, private_key=keys.audit_private
+        )
 
 
 def _visibility(spec: KindSpec, fields: Iterable[str]) -> dict:
     return {f: spec.visibility(f) for f in fields}
 
 
+def check_password_length(password: object) -> None:
+    """Refuse an over-long password before any work is done with it (key derivation, rate
+    limiting, a redactor learning it): every face calls this, the vault itself first of all."""
+    if isinstance(password, str) and len(password) > PASSWORD_MAX:
+        raise PasswordTooLong(PASSWORD_MAX)
+
+
 def _check_password(password: object) -> None:
+    check_password_length(password)
     if not isinstance(password, str):
         raise WeakPassword("a password must be text")
     if len(password) < PASSWORD_MIN:
         raise WeakPassword(f"use at least {PASSWORD_MIN} characters")
-    if len(password) > PASSWORD_MAX:
-        raise WeakPassword(f"use at most {PASSWORD_MAX} characters")
     if not password.strip():
         raise WeakPassword("a password cannot be only spaces")

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import UnsafeHomeEntry
 from ..paths import PRIVATE_FILE_MODE, ensure_private_dir, ensure_private_file
-from .errors import TamperedHeader, UnsupportedVault
+from .errors import TamperedHeader, UnsafeVaultFile, UnsupportedVault
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -76,8 +77,7 @@ CREATE TABLE bot_grants (
 );
 """
 
-# One entry per schema version; entry N-1 upgrades a version N-1 file to version N. Later
-# services (the bot registry) append here rather than creating tables of their own.
+
 def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
     """Statements one by one: ``executescript`` would commit the migration's transaction."""
 
@@ -99,10 +99,23 @@ CREATE TABLE notebook_grants (
 );
 """
 
+# The audit sealing key: an X25519 pair whose public half lets a locked process seal audit
+# details that only the data key's holder reads; the private half is stored wrapped under the
+# data key. A vault older than this gets its pair at its next unlock. A sealed detail is kept
+# apart from a detail encrypted under the data key.
+_V4 = """
+ALTER TABLE vault_header ADD COLUMN audit_public BLOB;
+ALTER TABLE vault_header ADD COLUMN audit_private BLOB;
+ALTER TABLE audit ADD COLUMN sealed_detail BLOB;
+"""
+
+# One entry per schema version; entry N-1 upgrades a version N-1 file to version N. Later
+# services (the bot registry) append here rather than creating tables of their own.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_script(_V1),
     _run_script(_V2),
     _run_script(_V3),
+    _run_script(_V4),
 ]
 
 
@@ -115,11 +128,20 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        ensure_private_dir(path.parent)
-        if not path.exists():
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, PRIVATE_FILE_MODE)
-            os.close(fd)
-        ensure_private_file(path)
+        files = [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))]
+        try:
+            # The home may be reached through a link (the user's choice); nothing in it may be:
+            # SQLite would follow a planted vault.db, -wal or -shm link wherever it points.
+            ensure_private_dir(path.parent, follow_symlinks=True)
+            for file in files:
+                ensure_private_file(file)
+            if not path.exists():
+                fd = os.open(
+                    path, os.O_CREAT | os.O_WRONLY | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE_MODE
+                )
+                os.close(fd)
+        except UnsafeHomeEntry as exc:
+            raise UnsafeVaultFile(str(exc.filename), exc.problem) from None
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(
@@ -135,8 +157,12 @@ class Store:
             raise
         except sqlite3.DatabaseError as exc:
             raise TamperedHeader(f"{path.name} is not a readable SQLite database") from exc
-        for suffix in ("-wal", "-shm"):
-            ensure_private_file(path.with_name(path.name + suffix))
+        try:
+            for file in files:  # SQLite made -wal and -shm with the process umask
+                ensure_private_file(file)
+        except UnsafeHomeEntry as exc:
+            self._db.close()
+            raise UnsafeVaultFile(str(exc.filename), exc.problem) from None
 
     def _migrate(self) -> None:
         with self.transaction() as db:
