@@ -1,10 +1,13 @@
 """What a bot environment costs: build time with a warm uv cache, and disk per bot.
 
 Promoting a notebook builds a venv (uv venv + ipykernel + the SDK); the promise is seconds and
-megabytes. The baseline is what a plain ``python -m venv`` + ``pip install ipykernel`` costs
-with pip's cache warm. Both are warmed once before timing. Run from the repository root:
+megabytes. A build resolves first (so every distribution can be checked), then installs
+exactly that set; both steps are timed together, for a bot without packages and for one with
+a small package of its own. The baseline is what a plain ``python -m venv`` +
+``pip install ipykernel`` costs with pip's cache warm. Both are warmed once before timing.
+Run from the repository root:
 
-    python benchmarks/bench_environment.py [--runs 5] [--pip-runs 2]
+    python benchmarks/bench_environment.py [--runs 5] [--pip-runs 2] [--package iniconfig]
 
 Exits with status 1 if a warm uv build misses the target time or a venv's unique disk
 exceeds the target size.
@@ -21,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,10 +42,12 @@ def apparent_mb(root: Path) -> float:
     return sum(p.lstat().st_blocks * 512 for p in root.rglob("*")) / MB
 
 
-def uv_build(root: Path, cache: Path, index: int) -> tuple[float, Path]:
-    venv = root / f"uv-{index}" / "venv"
+def uv_build(
+    root: Path, cache: Path, index: int, requirements: Sequence[str] = ()
+) -> tuple[float, Path]:
+    venv = root / f"uv-{'-'.join(requirements) or 'bare'}-{index}" / "venv"
     started = time.perf_counter()
-    build_environment(venv, [], cache_dir=cache)
+    build_environment(venv, list(requirements), cache_dir=cache)
     return time.perf_counter() - started, venv
 
 
@@ -72,6 +78,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed uv builds")
     parser.add_argument("--pip-runs", type=int, default=2, help="timed venv+pip builds (0: skip)")
+    parser.add_argument(
+        "--package", default="iniconfig", help="a small package for the bot-with-a-package runs"
+    )
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="wd-bench-env-"))
@@ -84,6 +93,14 @@ def main() -> int:
         runs = [uv_build(root, cache, i) for i in range(args.runs)]
         uv_median, uv_unique = report(
             "uv venv + ipykernel + SDK (warm)", [t for t, _ in runs], [v for _, v in runs]
+        )
+
+        uv_build(root, cache, -1, [args.package])
+        with_package = [uv_build(root, cache, i, [args.package]) for i in range(args.runs)]
+        report(
+            f"... + {args.package} (warm)",
+            [t for t, _ in with_package],
+            [v for _, v in with_package],
         )
 
         home = root / "home"

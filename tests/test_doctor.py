@@ -6,13 +6,15 @@ import importlib.metadata
 import json
 import platform
 import stat
+import uuid
 from pathlib import Path
 
 import pytest
 
 from watchdog_lab import __version__
+from watchdog_lab.bots.leftovers import PromoteRunning, promoting, remove_leftovers
 from watchdog_lab.bots.sandbox import SandboxSupport
-from watchdog_lab.doctor import find_uv, gather
+from watchdog_lab.doctor import find_uv, gather, registered_bots
 from watchdog_lab.vault import KdfParams, Vault
 
 FAST_KDF = KdfParams(time_cost=1, memory_kib=8 * 1024, parallelism=1)
@@ -135,3 +137,40 @@ def test_unconfined_interactive_kernels_are_a_warning(home: Path) -> None:
     report = gather(home, sandbox=SANDBOX, kernel_sandbox="unconfined: no Landlock")
     (warning,) = [w for w in report.warnings if "Interactive kernels" in w]
     assert "(no Landlock)" in warning and "Jupyter token" in warning
+
+
+def _leftover(home: Path) -> str:
+    """A bot folder and kernelspec with no registry entry, as a killed promote leaves them."""
+    from watchdog_lab.bots.kernelspec import kernelspec_dir
+
+    bot_id = uuid.uuid4().hex
+    (home / "bots" / bot_id / "venv").mkdir(parents=True)
+    (home / "bots" / bot_id / "venv" / "big").write_bytes(b"x" * 4096)
+    kernelspec_dir(home, bot_id).mkdir(parents=True)
+    return bot_id
+
+
+def test_bot_files_no_registered_bot_owns_are_reported(home: Path) -> None:
+    bot_id = _leftover(home)
+    report = gather(home, sandbox=SANDBOX)
+    (left,) = report.leftovers
+    assert left.id == bot_id and left.size_bytes == 4096
+    assert left.folder == str(home / "bots" / bot_id) and left.kernelspec is not None
+    assert any("doctor --fix" in w for w in report.warnings)
+
+
+def test_leftovers_are_not_removed_while_a_promote_runs(home: Path) -> None:
+    bot_id = _leftover(home)
+    with promoting(home):  # as a promote holds it until its bot is registered
+        report = gather(home, sandbox=SANDBOX)
+        assert report.promote_running
+        assert not any("doctor --fix" in w for w in report.warnings)
+        with pytest.raises(PromoteRunning):
+            remove_leftovers(home, lambda: registered_bots(home), {bot_id})
+    assert (home / "bots" / bot_id).is_dir()
+
+
+def test_removal_spares_a_bot_registered_after_the_report(home: Path) -> None:
+    bot_id = _leftover(home)
+    removed = remove_leftovers(home, lambda: {bot_id}, {bot_id})
+    assert removed == [] and (home / "bots" / bot_id).is_dir()

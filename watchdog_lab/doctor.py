@@ -22,12 +22,15 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ._version import __version__
+from .bots.confine import describe_containment
+from .bots.leftovers import Leftover, find_leftovers, promote_running
+from .bots.registry import BotRegistry
 from .bots.sandbox import SandboxSupport, detect
 from .paths import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, home_dir
 from .provisioning import describe_kernel_sandbox
 from .vault import VAULT_FILE, Vault, VaultError
 
-__all__ = ["DoctorReport", "FileMode", "ToolInfo", "VaultStatus", "gather"]
+__all__ = ["DoctorReport", "FileMode", "ToolInfo", "VaultStatus", "gather", "registered_bots"]
 
 PACKAGES = ("jupyter_server", "jupyterlab")
 TOOL_TIMEOUT = 10.0
@@ -78,6 +81,13 @@ class DoctorReport(_Model):
     # How interactive kernels a server starts are confined here (c.WatchdogLab.kernel_sandbox
     # 'best'): "landlock (ABI 7) + private mounts + private /proc", or "unconfined: <why>".
     kernel_sandbox: str
+    # What ends every process of a bot's kernel with it (default settings): "pid namespace
+    # (at most 1024 tasks)", or "process group only (...)" where a daemon outlives its bot.
+    bot_containment: str
+    # Bot folders and kernelspecs no registered bot owns (a promote killed halfway), and
+    # whether a promote is running now (its files are among them until it registers).
+    leftovers: list[Leftover] = []
+    promote_running: bool = False
     warnings: list[str]
 
 
@@ -125,6 +135,34 @@ def _vault_status(home: Path) -> VaultStatus:
     return VaultStatus(state=described.state.value, totp_enabled=totp)
 
 
+def registered_bots(home: Path) -> set[str]:
+    """Ids of the bots the home's registry knows."""
+    with Vault(home) as vault:
+        return BotRegistry(vault.store).ids()
+
+
+def _leftovers(home: Path, vault: VaultStatus) -> list[Leftover]:
+    if vault.state in ("absent", "error"):
+        return []  # without a registry, nothing tells a leftover from a bot
+    try:
+        return find_leftovers(home, registered_bots(home))
+    except (VaultError, OSError):
+        return []
+
+
+def _leftover_warning(leftovers: list[Leftover], running: bool) -> str | None:
+    if not leftovers:
+        return None
+    megabytes = sum(left.size_bytes for left in leftovers) / 1e6
+    found = (
+        f"{len(leftovers)} bot folder(s) or kernelspec(s) belong to no bot ({megabytes:.0f} MB), "
+        "left by a promote that was killed"
+    )
+    if running:
+        return f"{found}, or by the promote running now; check again when it is done."
+    return f"{found}. Remove them with: watchdog-lab doctor --fix"
+
+
 def find_uv() -> str | None:
     """uv as installed with this Python (the ``uv`` package), else the one on PATH."""
     try:
@@ -170,10 +208,11 @@ def gather(
     sandbox: SandboxSupport | None = None,
     locate_uv: Callable[[], str | None] = find_uv,
     kernel_sandbox: str | None = None,
+    bot_containment: str | None = None,
 ) -> DoctorReport:
     """Collect the report for the home folder ``home`` (default: ``$WATCHDOG_LAB_HOME``).
-    ``sandbox`` and ``kernel_sandbox`` (the interactive kernels' level) are probed when not
-    given."""
+    ``sandbox``, ``kernel_sandbox`` (the interactive kernels' level) and ``bot_containment``
+    are probed when not given."""
     root = home_dir(home)
     db = root / VAULT_FILE
     before_home, before_db = _mode_of(root), _mode_of(db)
@@ -183,7 +222,11 @@ def gather(
     sandbox = sandbox or detect()
     if kernel_sandbox is None:
         kernel_sandbox = describe_kernel_sandbox("best")
+    if bot_containment is None:
+        bot_containment = describe_containment("best")
     uv = _uv_info(locate_uv)
+    running = promote_running(root)
+    leftovers = _leftovers(root, vault)
 
     warnings = [
         w
@@ -206,8 +249,16 @@ def gather(
             "the Jupyter token and the WatchDog Lab home. Use a Linux kernel with Landlock and "
             "mount namespaces."
         )
+    if bot_containment.startswith("process group"):
+        warnings.append(
+            f"Bots' processes are held by their {bot_containment}. Run as root or enable user "
+            "namespaces so that each bot gets a PID namespace."
+        )
     if uv.version is None:
         warnings.append(f"uv is unusable ({uv.error}); bots cannot get their environments.")
+    leftover_warning = _leftover_warning(leftovers, running)
+    if leftover_warning:
+        warnings.append(leftover_warning)
 
     return DoctorReport(
         watchdog_lab=__version__,
@@ -223,5 +274,8 @@ def gather(
         vault=vault,
         sandbox=sandbox,
         kernel_sandbox=kernel_sandbox,
+        bot_containment=bot_containment,
+        leftovers=leftovers,
+        promote_running=running,
         warnings=warnings,
     )

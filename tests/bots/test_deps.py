@@ -563,3 +563,42 @@ def test_installed_environment_knows_which_modules_a_distribution_ships() -> Non
     assert env.provides("packaging", "packaging")
     assert not env.provides("packaging", "yaml")
     assert not env.provides("surely-no-such-distribution-here", "packaging")
+
+
+def test_parsed_notebook_given_its_folder_skips_modules_next_to_it(tmp_path: Path) -> None:
+    (tmp_path / "mystrategy_utils.py").write_text("X = 1\n")
+    nb = notebook("import mystrategy_utils\nimport ccxt")
+    deps = detect_requirements(nb, folder=tmp_path, environment=EMPTY)
+    assert specs(deps) == ["ccxt"]
+    assert deps.local_modules == ["mystrategy_utils"]
+
+
+def test_local_module_shadows_an_installed_distribution_of_the_same_name(tmp_path: Path) -> None:
+    (tmp_path / "ccxt").mkdir()
+    (tmp_path / "ccxt" / "__init__.py").write_text("")
+    installed = FixedEnvironment(modules={"ccxt": ["ccxt"]}, versions={"ccxt": "4.2.0"})
+    deps = detect_requirements(notebook("import ccxt.pro"), folder=tmp_path, environment=installed)
+    assert specs(deps) == [] and deps.local_modules == ["ccxt"]
+
+
+def test_folder_without_init_loses_to_an_installed_package(tmp_path: Path) -> None:
+    (tmp_path / "ccxt").mkdir()  # e.g. a data folder: Python imports the installed package
+    installed = FixedEnvironment(modules={"ccxt": ["ccxt"]}, versions={"ccxt": "4.2.0"})
+    deps = detect_requirements(notebook("import ccxt"), folder=tmp_path, environment=installed)
+    assert specs(deps) == ["ccxt==4.2.0"] and deps.local_modules == []
+
+
+def test_explicit_request_for_an_imported_local_module_is_left_out(tmp_path: Path) -> None:
+    (tmp_path / "mystrategy_utils.py").write_text("X = 1\n")
+    nb = notebook("%pip install mystrategy-utils ccxt", "import mystrategy_utils")
+    deps = detect_requirements(nb, folder=tmp_path, environment=EMPTY)
+    assert specs(deps) == ["ccxt"]
+    assert any("would take its place" in w for w in deps.warnings)
+
+
+def test_a_local_module_imported_many_times_is_warned_about_once(tmp_path: Path) -> None:
+    (tmp_path / "helpers.py").write_text("X = 1\n")
+    nb = notebook("import helpers", "from helpers import X", "import helpers.sub")
+    deps = detect_requirements(nb, folder=tmp_path, environment=EMPTY)
+    assert deps.local_modules == ["helpers"]
+    assert sum("next to the notebook" in w for w in deps.warnings) == 1

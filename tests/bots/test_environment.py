@@ -25,10 +25,11 @@ from watchdog_lab.bots.environment import (
     Package,
     build_environment,
     find_startup_code,
+    installed_packages,
     site_packages_dir,
     unique_disk_bytes,
 )
-from watchdog_lab.bots.errors import EnvironmentBuildFailed
+from watchdog_lab.bots.errors import EnvironmentBuildFailed, StartupCodeRefused
 
 PACKAGE_DIR = Path(watchdog_lab.__file__).resolve().parent
 
@@ -252,23 +253,35 @@ def test_a_bot_requirement_that_moves_a_baseline_package_is_reported(
     assert report.new == ()
 
 
-def test_an_sdist_only_package_fails_under_wheels_only_with_a_clear_message(
-    tmp_path: Path, uv_cache: Path
+@pytest.mark.parametrize("wheels_only", [True, False])
+def test_an_sdist_only_package_is_refused_at_resolution_even_with_wheels_only_off(
+    tmp_path: Path, uv_cache: Path, wheels_only: bool
 ) -> None:
-    # docopt 0.6.2 (2014) was only ever published as a source archive.
+    # docopt 0.6.2 (2014) was only ever published as a source archive; building it would run
+    # its setup.py here, outside the sandbox, so it is refused whatever wheels_only says.
     venv = tmp_path / "venv"
     with pytest.raises(EnvironmentBuildFailed) as failure:
-        build_environment(venv, ["docopt==0.6.2"], cache_dir=uv_cache)
+        build_environment(venv, ["docopt==0.6.2"], cache_dir=uv_cache, wheels_only=wheels_only)
     message = str(failure.value)
-    assert "installing the bot's packages" in message
+    assert "resolving the bot's packages" in message
     assert "docopt" in message and "wheel" in message
     assert "Resolved" not in message
     assert not venv.exists()
 
 
-def test_a_code_running_pth_from_a_real_package_is_reported(tmp_path: Path, uv_cache: Path) -> None:
+def test_a_code_running_pth_from_a_real_package_is_installed_only_when_allowed(
+    tmp_path: Path, uv_cache: Path
+) -> None:
     # future-fstrings ships aaaaa_future_fstrings.pth, which imports it at every start.
-    report = build_environment(tmp_path / "venv", ["future-fstrings==1.2.0"], cache_dir=uv_cache)
+    with pytest.raises(StartupCodeRefused, match=r"aaaaa_future_fstrings\.pth"):
+        build_environment(tmp_path / "refused", ["future-fstrings==1.2.0"], cache_dir=uv_cache)
+    assert not (tmp_path / "refused").exists()
+    report = build_environment(
+        tmp_path / "venv",
+        ["future-fstrings==1.2.0"],
+        cache_dir=uv_cache,
+        allow_startup_code=["Future_Fstrings"],
+    )
     assert [(f.file, f.owner, f.kind) for f in report.startup_code] == [
         ("aaaaa_future_fstrings.pth", "future-fstrings", "pth")
     ]
@@ -370,3 +383,32 @@ def test_known_startup_files_are_exempt_only_when_owned_as_expected(tmp_path: Pa
 def test_sitecustomize_in_site_packages_is_reported(tmp_path: Path) -> None:
     site = fake_site(tmp_path, {"sitecustomize.py": "print('hi')\n"}, {"sneaky-2.0": []})
     assert [(f.file, f.kind) for f in find_startup_code(site)] == [("sitecustomize.py", "module")]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "sitecustomize/__init__.py",
+        "usercustomize/__init__.pyc",
+        "sitecustomize.pyc",
+        "usercustomize.cpython-312-x86_64-linux-gnu.so",
+    ],
+)
+def test_sitecustomize_and_usercustomize_are_found_as_any_importable_form(
+    tmp_path: Path, entry: str
+) -> None:
+    site = tmp_path / "site-packages"
+    (site / entry).parent.mkdir(parents=True, exist_ok=True)
+    (site / entry).write_text("")
+    top = entry.split("/")[0]
+    assert [(f.file, f.kind) for f in find_startup_code(site)] == [(top, "module")]
+
+
+def test_a_sitecustomize_distribution_folder_alone_is_not_start_up_code(tmp_path: Path) -> None:
+    site = fake_site(tmp_path, {"sitecustomize.pth": "/only/a/path\n"}, {"sitecustomize-1.0": []})
+    assert find_startup_code(site) == []
+
+
+def test_installed_packages_are_read_from_metadata_on_disk(baseline: EnvironmentReport) -> None:
+    listed = installed_packages(site_packages_dir(baseline.venv_dir))
+    assert sorted(listed.values()) == list(baseline.packages)

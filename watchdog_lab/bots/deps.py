@@ -14,6 +14,7 @@ dropping them.
 from __future__ import annotations
 
 import ast
+import glob
 import os
 import re
 import shlex
@@ -29,11 +30,15 @@ import nbformat
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict
 
+from ..errors import InputFileError
+from ..files import read_regular_file
 from .errors import NotebookError
 from .policy import redact_spec
 from .popular import PopularPackages, canonical_name, load_popular
 
 REQUIREMENTS_TAG = "requirements"
+# Far above any notebook a bot runs: a bigger file is a mistake, not a strategy.
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 
 # Modules and distributions every bot environment already has: the SDK and the kernel.
 PROVIDED_MODULES = frozenset({"watchdog_lab", "IPython", "ipykernel"})
@@ -315,6 +320,9 @@ class DetectedDeps(BaseModel):
 
     requirements: list[DetectedRequirement]
     warnings: list[str]
+    # Top-level names the notebook imports from its own folder: never requested from an index,
+    # where anyone could publish a package under the same name.
+    local_modules: list[str] = []
 
     @property
     def specs(self) -> list[str]:
@@ -364,17 +372,23 @@ class InstalledEnvironment:
 def detect_requirements(
     notebook: nbformat.NotebookNode | Mapping[str, Any] | str | os.PathLike[str],
     *,
+    folder: str | os.PathLike[str] | None = None,
     environment: InstalledEnvironment | None = None,
     popular: PopularPackages | None = None,
 ) -> DetectedDeps:
-    """Work out what ``notebook`` needs installed; a path also lets local modules be skipped.
+    """Work out what ``notebook`` needs installed.
+
+    Modules in the notebook's own folder are what its kernel imported, so they are never
+    turned into requirements: an index may well hold a package of the same name, published by
+    anyone. The folder is the path's parent; for a notebook already read, pass ``folder``
+    (reading the file again would let it change between the check and the freeze).
 
     Raises :class:`NotebookError` when the notebook cannot be read; a cell that cannot be parsed
     only produces a warning, so one broken cell does not block seeing the rest.
     """
-    folder: Path | None = None
+    local_folder = Path(folder) if folder is not None else None
     if isinstance(notebook, (str, os.PathLike)):
-        folder = Path(notebook).parent
+        local_folder = local_folder or Path(notebook).absolute().parent
         node = _read_notebook(Path(notebook))
     elif isinstance(notebook, nbformat.NotebookNode):
         node = notebook
@@ -385,7 +399,7 @@ def detect_requirements(
     scanner = _Scanner(
         environment=environment or InstalledEnvironment(),
         popular=popular,
-        folder=folder,
+        folder=local_folder,
     )
     language = _language(node)
     if language is not None and language.lower() != "python":
@@ -400,7 +414,10 @@ def detect_requirements(
 
 def _read_notebook(path: Path) -> nbformat.NotebookNode:
     try:
-        return nbformat.read(path, as_version=4)
+        raw = read_regular_file(path, MAX_NOTEBOOK_BYTES, "Notebook")
+        return nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except InputFileError as exc:
+        raise NotebookError(str(exc)) from None
     except FileNotFoundError:
         raise NotebookError(f"Notebook {path} does not exist.") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -453,6 +470,7 @@ class _Scanner:
         self._folder = folder
         self._found: dict[str, _Found] = {}
         self._warnings: list[str] = []
+        self._local: dict[str, None] = {}
         self._transform: Callable[[str], str] | None = None
 
     # -- cells -----------------------------------------------------------------------------
@@ -595,10 +613,13 @@ class _Scanner:
         if top == "__main__":
             return
         if self._is_local_module(top):
-            self._warnings.append(
-                f"{statement} (cell {index + 1}) imports a module next to the notebook, not a "
-                "package; it is not installed and is not copied into the bot."
-            )
+            if top not in self._local:
+                self._local[top] = None
+                self._warnings.append(
+                    f"{statement} (cell {index + 1}) imports a module next to the notebook, not "
+                    "a package: it is not installed from any index and is not copied into the "
+                    "bot, so paste its code into the notebook for the bot to have it."
+                )
             return
         distribution = self._distribution_for(module, statement, index)
         if distribution is None:
@@ -621,9 +642,23 @@ class _Scanner:
         found.origins.append(origin)
 
     def _is_local_module(self, top: str) -> bool:
-        if self._folder is None:
+        """Whether ``import top`` in the notebook's kernel finds a file of its folder.
+
+        The kernel runs in the notebook's folder, first on ``sys.path``: a module file or a
+        regular package there wins over anything installed. A folder without ``__init__.py``
+        is only a namespace portion, which an installed regular package beats; it counts as
+        local when nothing installed here provides the name.
+        """
+        if self._folder is None or not top.isidentifier():
             return False
-        return (self._folder / f"{top}.py").is_file() or (self._folder / top).is_dir()
+        folder = self._folder
+        if (folder / f"{top}.py").is_file() or (folder / top / "__init__.py").is_file():
+            return True
+        if any(path.is_file() for path in folder.glob(f"{glob.escape(top)}.*.so")):
+            return True
+        if (folder / f"{top}.so").is_file() or (folder / f"{top}.pyc").is_file():
+            return True
+        return (folder / top).is_dir() and not self._env.distributions_for(top)
 
     def _distribution_for(self, module: str, statement: str, index: int) -> str | None:
         """The distribution that provides ``module``: installed metadata first, then the table."""
@@ -668,10 +703,34 @@ class _Scanner:
     def result(self) -> DetectedDeps:
         requirements: list[DetectedRequirement] = []
         for found in self._found.values():
+            if self._shadowed_by_local(found):
+                continue
             requirement = self._finish(found)
             if requirement is not None:
                 requirements.append(requirement)
-        return DetectedDeps(requirements=requirements, warnings=list(self._warnings))
+        return DetectedDeps(
+            requirements=requirements,
+            warnings=list(self._warnings),
+            local_modules=sorted(self._local),
+        )
+
+    def _shadowed_by_local(self, found: _Found) -> bool:
+        """Whether ``found`` asks an index for a name the notebook imports from its folder.
+
+        Installed in the bot, that package would run where the notebook ran its own module:
+        the very substitution an attacker publishing the name hopes for. So it is left out.
+        """
+        if found.name is None:
+            return False
+        module = next((m for m in self._local if canonical_name(m) == found.name), None)
+        if module is None:
+            return False
+        first = found.origins[0].describe()
+        self._warnings.append(
+            f"{found.spec}, from {first}, is not installed: the notebook imports {module} from "
+            "a module next to it, and a package of that name from an index would take its place."
+        )
+        return True
 
     def _finish(self, found: _Found) -> DetectedRequirement | None:
         explicit = found.kind is not SourceKind.IMPORT

@@ -16,13 +16,25 @@ gives the bot exactly the SDK, of exactly the version that promoted it, and uv l
 
 Requirements arrive already approved by the dependency policy; they are checked again here
 (no options, no URLs, valid PEP 508) because this is the last step before the installer runs.
-Packages are installed in two steps, the kernel's baseline first, then the bot's own, so the
-report can tell which packages a bot added, which is what gets logged and audited.
+They are resolved first (:func:`resolve_environment`), so the caller can put every
+distribution that will land through the policy, not only the names a notebook asked for; then
+exactly that pinned set is installed with ``--no-deps``, so nothing unchecked slips in. The
+kernel's baseline is also resolved alone, so the report can tell which packages a bot added
+and which baseline ones it moved, which is what gets logged and audited.
+
+No interpreter of the new venv runs with ``site`` while it is built: a package's ``.pth``
+line or ``sitecustomize`` would run there, outside the bot's sandbox, next to the vault.
+uv inspects the venv's interpreter only before any package is in it; afterwards the venv is
+read from disk (``*.dist-info``, RECORD, ``pyvenv.cfg``), start-up code and files written
+into someone else's package are refused from the file lists, and bytecode is compiled by the
+base interpreter with ``-I -S``. Source builds are never run (``--no-build``): building a
+source distribution executes its code on this machine, unconfined.
 """
 
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import csv
 import hashlib
@@ -34,8 +46,9 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -48,7 +61,8 @@ import watchdog_lab
 
 from .._version import __version__
 from ..paths import ensure_private_dir, home_dir
-from .errors import EnvironmentBuildFailed
+from .errors import EnvironmentBuildFailed, PackageFileConflict, StartupCodeRefused
+from .ownership import find_ownership_conflicts, record_files
 from .uvtool import UvResult, find_uv, run_uv, uv_environment
 
 __all__ = [
@@ -59,6 +73,8 @@ __all__ = [
     "SDK_SOURCES",
     "EnvironmentReport",
     "Package",
+    "Resolution",
+    "ResolvedPackage",
     "StartupFinding",
     "VersionChange",
     "build_environment",
@@ -68,6 +84,7 @@ __all__ = [
     "find_startup_code",
     "install_sdk",
     "installed_packages",
+    "resolve_environment",
     "site_packages_dir",
     "unique_disk_bytes",
     "venv_python",
@@ -94,9 +111,15 @@ KNOWN_STARTUP_FILES: Mapping[str, str | None] = {
     "_virtualenv.pth": None,
     "distutils-precedence.pth": "setuptools",
 }
-# Modules the interpreter imports by name at every start when they are on sys.path.
+# Modules the interpreter imports by name at every start when they are on sys.path, as a
+# module file of any importable kind or as a package folder.
 STARTUP_MODULES = ("sitecustomize.py", "usercustomize.py")
+_STARTUP_MODULE_NAMES = tuple(name.removesuffix(".py") for name in STARTUP_MODULES)
 _MAX_SHOWN_LINE = 300
+# Where the build's requirement files are named in uv's "# via" annotations.
+_BASELINE_INPUT = "baseline.in"
+_BOT_INPUT = "bot.in"
+_COMPILE_TIMEOUT = 300.0
 
 Progress = Callable[[str], None]
 
@@ -137,6 +160,37 @@ class StartupFinding:
     def describe(self) -> str:
         by = f"installed by {self.owner}" if self.owner else "owned by no installed package"
         return f"{self.file} ({by}) runs code at interpreter start"
+
+
+@dataclass(frozen=True, order=True)
+class ResolvedPackage:
+    """A distribution the resolver chose, and the requested packages that pull it in.
+
+    ``required_by`` names requested packages (the bot's or the baseline's) from which this
+    one is reachable; a requested package lists itself.
+    """
+
+    name: str
+    version: str
+    required_by: tuple[str, ...] = ()
+
+    @property
+    def pin(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a build will install, fixed before anything is installed.
+
+    ``requirements`` are the bot's checked requirements the resolution was made for;
+    ``packages`` is the complete set to install (baseline and bot); ``baseline`` is what the
+    baseline alone resolves to, for telling new and moved packages apart.
+    """
+
+    requirements: tuple[str, ...]
+    packages: tuple[ResolvedPackage, ...]
+    baseline: tuple[Package, ...]
 
 
 @dataclass(frozen=True)
@@ -346,49 +400,27 @@ def install_sdk(site_packages: Path, package_dir: Path | None = None) -> Package
 # --- inspecting a venv ----------------------------------------------------------------------
 
 
-def installed_packages(
-    uv_bin: str,
-    python: Path,
-    *,
-    env: Mapping[str, str],
-    cwd: Path,
-    timeout: float,
-    limit: float | None = None,
-) -> dict[str, Package]:
-    """What uv sees installed in the venv of ``python``, keyed by canonical name."""
-    result = run_uv(
-        uv_bin,
-        ["pip", "list", "--no-config", "--format", "json", "--python", str(python)],
-        env=env,
-        cwd=cwd,
-        timeout=timeout,
-        action="listing the installed packages",
-        limit=limit,
-    )
-    try:
-        rows = json.loads(result.stdout)
-        return {
-            canonicalize_name(row["name"]): Package(canonicalize_name(row["name"]), row["version"])
-            for row in rows
-        }
-    except (ValueError, KeyError, TypeError) as exc:
-        raise EnvironmentBuildFailed(
-            f"uv listed the packages in an unexpected form: {exc}"
-        ) from None
+def installed_packages(site_packages: Path) -> dict[str, Package]:
+    """What is installed in ``site_packages``, keyed by canonical name, read from disk.
+
+    Each ``*.dist-info/METADATA`` gives a name and version. Asking an installer instead would
+    start the venv's interpreter, and with it every ``.pth`` line a package installed.
+    """
+    packages: dict[str, Package] = {}
+    for dist_info in sorted(site_packages.glob("*.dist-info")):
+        name, version = _dist_name_version(dist_info)
+        packages[name] = Package(name, version)
+    return packages
 
 
-def _startup_file_owners(site_packages: Path) -> dict[str, str]:
-    """Top-level file name -> the distribution whose RECORD lists it."""
+def _startup_file_owners(files: Mapping[str, list[str]]) -> dict[str, str]:
+    """Top-level entry name -> the distribution whose RECORD lists a file there."""
     owners: dict[str, str] = {}
-    for record in site_packages.glob("*.dist-info/RECORD"):
-        owner = canonicalize_name(record.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0])
-        try:
-            rows = list(csv.reader(record.read_text(encoding="utf-8").splitlines()))
-        except (OSError, UnicodeDecodeError, csv.Error):
-            continue
-        for row in rows:
-            if row and "/" not in row[0] and "\\" not in row[0]:
-                owners[row[0]] = owner
+    for dist, paths in files.items():
+        for path in paths:
+            first = path.split("/", 1)[0]
+            if first != "..":
+                owners.setdefault(first, dist)
     return owners
 
 
@@ -396,15 +428,28 @@ def _shown(line: str) -> str:
     return line if len(line) <= _MAX_SHOWN_LINE else line[: _MAX_SHOWN_LINE - 3] + "..."
 
 
-def find_startup_code(site_packages: Path) -> list[StartupFinding]:
-    """Files that run code whenever the venv's interpreter starts, except the expected ones.
+def _is_startup_module(entry: Path) -> bool:
+    """``sitecustomize``/``usercustomize`` in any form the import system would load."""
+    if entry.suffix == ".pth":
+        return False
+    stem = entry.name if entry.is_dir() else entry.name.split(".", 1)[0]
+    return stem in _STARTUP_MODULE_NAMES and (entry.is_dir() or "." in entry.name)
 
-    ``site`` executes each ``.pth`` line that starts with ``import`` + space or tab (exactly
-    that; anything else is a path or a comment), and imports ``sitecustomize`` and
-    ``usercustomize`` if found. The known files are exempt only when owned as expected, so a
-    package cannot hide code behind a familiar file name.
+
+def find_startup_code(
+    site_packages: Path, files: Mapping[str, list[str]] | None = None
+) -> list[StartupFinding]:
+    """Files in ``site_packages`` that run code whenever the venv's Python starts.
+
+    Reads files only, so it is safe before any interpreter of the venv has run. ``site``
+    executes each ``.pth`` line that starts with ``import`` + space or tab (exactly that;
+    anything else is a path or a comment), and imports ``sitecustomize`` and
+    ``usercustomize`` if found, as a module (``.py``, ``.pyc``, extension) or a package
+    folder. The known files are exempt only when owned as expected, so a package cannot hide
+    code behind a familiar file name. ``files`` is :func:`.ownership.record_files` when the
+    caller has it already.
     """
-    owners = _startup_file_owners(site_packages)
+    owners = _startup_file_owners(record_files(site_packages) if files is None else files)
     findings: list[StartupFinding] = []
     for path in sorted(site_packages.glob("*.pth")):
         text = path.read_bytes().decode("utf-8-sig", errors="replace")
@@ -417,9 +462,9 @@ def find_startup_code(site_packages: Path) -> list[StartupFinding]:
         known = path.name in KNOWN_STARTUP_FILES and KNOWN_STARTUP_FILES[path.name] == owner
         if code and not known:
             findings.append(StartupFinding(path.name, owner, "pth", code))
-    for name in STARTUP_MODULES:
-        if (site_packages / name).is_file():
-            findings.append(StartupFinding(name, owners.get(name), "module", ()))
+    for entry in sorted(site_packages.iterdir()):
+        if _is_startup_module(entry):
+            findings.append(StartupFinding(entry.name, owners.get(entry.name), "module", ()))
     return findings
 
 
@@ -546,6 +591,31 @@ def _cache_entries(cache: Path) -> set[Path]:
     return {entry for archive in cache.glob("archive-v*") for entry in archive.iterdir()}
 
 
+def _compile_bytecode(
+    interpreter: Path, targets: Sequence[str], timeout: float, quiet_errors: bool = True
+) -> bool:
+    """Run ``compileall`` over ``targets`` with ``-I -S``; whether it ran to completion.
+
+    ``-S`` is the point: without it the interpreter's ``site`` would process every ``.pth``
+    file and import ``sitecustomize`` of the venv it belongs to, running package code here,
+    outside any sandbox. ``-I`` keeps the environment and the working folder out too.
+    Compiling only parses sources, it never imports them.
+    """
+    try:
+        done = subprocess.run(
+            [str(interpreter), "-I", "-S", "-m", "compileall", "-q", "-j", "0", *targets],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout,
+            check=False,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return quiet_errors or done.returncode == 0
+
+
 def precompile_cache_entries(
     python: Path, entries: Iterable[Path], progress: Callable[[str], None] | None = None
 ) -> None:
@@ -556,23 +626,235 @@ def precompile_cache_entries(
     cost ~12 MB of unique disk per bot. Bytecode in the shared cache costs neither: uv links
     ``__pycache__`` along with the sources, and the interpreter checks each ``.pyc`` against
     its source's size and mtime (the same inode) and rewrites its file name on load. Best
-    effort: a failure here only loses the speed-up.
+    effort: a failure here only loses the speed-up. ``python`` must be the base interpreter
+    of the venv (same version, so the same bytecode); it runs with ``-I -S``.
     """
     targets = sorted(str(e) for e in entries if e.is_dir())
     if not targets:
         return
     _say(progress, f"Compiling bytecode for {len(targets)} new cached package(s)")
-    try:
-        subprocess.run(
-            [str(python), "-m", "compileall", "-q", "-j", "0", *targets],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=300,
-            check=False,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        )
-    except (OSError, subprocess.TimeoutExpired):
+    if not _compile_bytecode(python, targets, _COMPILE_TIMEOUT):
         _say(progress, "Warning: could not precompile bytecode (bots will start slower)")
+
+
+def _base_interpreter(venv: Path) -> Path:
+    """The interpreter the venv's ``bin/python`` links to, read before any package lands.
+
+    Compiling with it rather than through the venv's link means no file a package installs
+    (a script named ``python`` in ``bin/``, say) can decide what runs.
+    """
+    return venv_python(venv).resolve(strict=True)
+
+
+def _parse_compiled(text: str, inputs: Collection[str]) -> list[ResolvedPackage]:
+    """``uv pip compile --annotation-style line`` output -> resolved packages with roots.
+
+    ``inputs`` are the requirement files' names, as ``-r NAME`` annotations cite them. A
+    package's roots are the requested packages it is reachable from, walking the ``# via``
+    parents upward.
+    """
+    pins: dict[str, str] = {}
+    parents: dict[str, set[str]] = {}
+    requested: set[str] = set()
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        spec, _, via = line.partition("#")
+        spec = spec.strip()
+        name, sep, version = spec.partition("==")
+        if not sep or not name or not version or " " in version or ";" in spec:
+            raise EnvironmentBuildFailed(f"uv resolved the packages in an unexpected form: {raw}")
+        name = canonicalize_name(name)
+        pins[name] = version.strip()
+        via = via.strip().removeprefix("via").strip()
+        found = parents.setdefault(name, set())
+        for parent in (p.strip() for p in via.split(",")):
+            if parent.startswith("-r "):
+                if parent.removeprefix("-r ").strip() in inputs:
+                    requested.add(name)
+            elif parent:
+                found.add(canonicalize_name(parent))
+
+    def roots(name: str) -> set[str]:
+        seen: set[str] = set()
+        out: set[str] = set()
+        stack = [name]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current in requested:
+                out.add(current)
+            stack.extend(parents.get(current, ()))
+        return out
+
+    return sorted(
+        ResolvedPackage(name, version, tuple(sorted(roots(name)))) for name, version in pins.items()
+    )
+
+
+def resolve_environment(
+    requirements: Sequence[str],
+    *,
+    python: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    find_links: Sequence[str | os.PathLike[str]] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+    uv_bin: str | None = None,
+) -> Resolution:
+    """Every distribution a build of ``requirements`` would install, decided before it does.
+
+    uv resolves against the base interpreter (``python``, the promoting one by default):
+    the same version and platform the venv will have, and no venv is needed yet. Wheels only:
+    resolving with source distributions allowed would build them to read their metadata,
+    which runs their code. Nothing is installed and no package code runs.
+    """
+    deadline = time.monotonic() + timeout
+    bot_reqs = check_requirements(requirements)
+    uv = uv_bin or find_uv()
+    cache = _cache_path(cache_dir)
+    env = uv_environment(cache)
+    interpreter = sys.executable if python is None else python
+    bot_names = {canonicalize_name(req.name) for req in bot_reqs}
+    baseline_reqs = baseline_requirements(bot_names, pin=_is_promoting_interpreter(interpreter))
+    args = [
+        "pip",
+        "compile",
+        "--no-config",
+        "--no-header",
+        "--annotation-style",
+        "line",
+        "--no-python-downloads",
+        "--python",
+        str(interpreter),
+        "--no-build",
+    ]
+    for location in find_links:
+        args += ["--find-links", str(Path(location).absolute())]
+
+    def compile_step(files: Mapping[str, Sequence[str]], action: str) -> list[ResolvedPackage]:
+        with tempfile.TemporaryDirectory(prefix="wd-resolve-") as folder:
+            for file_name, lines in files.items():
+                text = "".join(f"{line}\n" for line in lines)
+                (Path(folder) / file_name).write_text(text, encoding="utf-8")
+            argv = [*args, "--", *files]
+            result = _offline_first(
+                uv, argv, env, Path(folder), deadline, timeout, action, progress
+            )
+        return _parse_compiled(result.stdout, set(files))
+
+    _say(progress, "Resolving: " + " ".join([*baseline_reqs, *(str(r) for r in bot_reqs)]))
+    if not bot_reqs:
+        alone = combined = compile_step(
+            {_BASELINE_INPUT: baseline_reqs}, "resolving the kernel's packages"
+        )
+    else:
+        # Two independent resolutions: run together, they cost about one.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            baseline_only = pool.submit(
+                compile_step, {_BASELINE_INPUT: baseline_reqs}, "resolving the kernel's packages"
+            )
+            combined = compile_step(
+                {_BASELINE_INPUT: baseline_reqs, _BOT_INPUT: [str(r) for r in bot_reqs]},
+                "resolving the bot's packages",
+            )
+            alone = baseline_only.result()
+    return Resolution(
+        requirements=tuple(str(req) for req in bot_reqs),
+        packages=tuple(combined),
+        baseline=tuple(Package(pkg.name, pkg.version) for pkg in alone),
+    )
+
+
+def _offline_first(
+    uv: str,
+    args: list[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    deadline: float,
+    limit: float,
+    action: str,
+    progress: Progress | None,
+) -> UvResult:
+    """Offline first: with a warm cache this skips the index round trips (~0.3 s of a
+    promote); anything missing from the cache makes uv fail fast, then it runs online. The
+    offline attempt's lines reach ``progress`` only if it succeeds, so its failure is silent.
+    """
+    held: list[str] = []
+    try:
+        result = run_uv(
+            uv,
+            [*args[:2], "--offline", *args[2:]],
+            env=env,
+            cwd=cwd,
+            timeout=deadline - time.monotonic(),
+            action=action,
+            on_line=held.append,
+            limit=limit,
+        )
+    except EnvironmentBuildFailed:
+        return run_uv(
+            uv,
+            args,
+            env=env,
+            cwd=cwd,
+            timeout=deadline - time.monotonic(),
+            action=action,
+            on_line=progress,
+            limit=limit,
+        )
+    for line in held:
+        _say(progress, line)
+    return result
+
+
+def _cache_path(cache_dir: str | os.PathLike[str] | None) -> Path:
+    if cache_dir is None:
+        return ensure_private_dir(default_cache_dir())
+    cache = Path(cache_dir).absolute()
+    cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return cache
+
+
+def _same_version(a: str, b: str) -> bool:
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
+def _refuse_unchecked(installed: Mapping[str, Package], resolution: Resolution) -> None:
+    """The venv must hold exactly the checked set: ``--no-deps`` says so, this proves it."""
+    expected = {pkg.name: pkg.version for pkg in resolution.packages}
+    differ = sorted(
+        name
+        for name in set(installed) | set(expected)
+        if name not in installed
+        or name not in expected
+        or not _same_version(installed[name].version, expected[name])
+    )
+    if differ:
+        raise EnvironmentBuildFailed(
+            "The installed packages differ from the checked set (" + ", ".join(differ) + "); "
+            "the environment was removed so that nothing unchecked is kept."
+        )
+
+
+def _refuse_foreign_files(site_packages: Path, venv: Path, files: Mapping[str, list[str]]) -> None:
+    conflicts = find_ownership_conflicts(
+        site_packages, venv, reserved={"watchdog_lab": SDK_DISTRIBUTION}, files=files
+    )
+    if conflicts:
+        raise PackageFileConflict([(c.distribution, c.file, c.owner) for c in conflicts])
+
+
+def _refuse_startup_code(findings: Sequence[StartupFinding], allowed: frozenset[str]) -> None:
+    refused = [f for f in findings if f.owner is None or f.owner not in allowed]
+    if refused:
+        raise StartupCodeRefused([(f.owner, f.file) for f in refused])
 
 
 def build_environment(
@@ -587,22 +869,34 @@ def build_environment(
     timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
     uv_bin: str | None = None,
+    resolution: Resolution | None = None,
+    allow_startup_code: Iterable[str] = (),
 ) -> EnvironmentReport:
     """Create ``venv_dir`` with ipykernel, the SDK and ``requirements``; report what is in it.
 
     ``requirements`` are approved PEP 508 strings (names and versions only). ``python`` is
     the interpreter to base the venv on: the promoting one by default, or a path or version
     request uv understands (uv never downloads one). ``cache_dir`` defaults to the home's
-    shared cache. ``wheels_only`` refuses source builds, which would run a package's own code
-    at install time. ``find_links`` adds local wheel folders (an offline wheelhouse).
-    ``compile_bytecode`` writes ``.pyc`` files now (~4 s and ~30 MB more per bot; without it a
-    read-only venv compiles in memory at each start unless ``PYTHONPYCACHEPREFIX`` points
-    somewhere writable). ``timeout`` bounds the whole build. ``progress`` receives
-    human-readable lines as the build goes, uv's own output included.
+    shared cache. ``find_links`` adds local wheel folders (an offline wheelhouse).
+    ``compile_bytecode`` writes ``.pyc`` files into the venv now (~4 s and ~30 MB more per
+    bot; without it a read-only venv compiles in memory at each start unless
+    ``PYTHONPYCACHEPREFIX`` points somewhere writable). ``timeout`` bounds the whole build.
+    ``progress`` receives human-readable lines as the build goes, uv's own output included.
+
+    ``resolution`` is what :func:`resolve_environment` returned for the same requirements,
+    typically after the caller put every distribution in it through its policy; exactly that
+    set is installed. Without one the build resolves first itself. ``allow_startup_code``
+    names packages trusted to run code at interpreter start (a ``.pth`` import line,
+    ``sitecustomize``); any other such file fails the build with
+    :class:`StartupCodeRefused`. A package writing into another's import package fails it
+    with :class:`PackageFileConflict`. ``wheels_only`` is kept for callers' settings, but
+    source builds are refused either way: they would run the package's code here, outside
+    the sandbox; the report says so when it is off.
 
     ``venv_dir`` must not exist yet (or be empty): replacing a bot's environment is the
     caller's decision. On any failure the half-built venv is removed and
-    :class:`EnvironmentBuildFailed` says what went wrong, in uv's words where uv failed.
+    :class:`EnvironmentBuildFailed` (or a subclass) says what went wrong, in uv's words where
+    uv failed.
     """
     started = time.monotonic()
     deadline = started + timeout
@@ -612,24 +906,27 @@ def build_environment(
         raise EnvironmentBuildFailed(
             f"{venv} already exists; remove it first to rebuild the bot's environment."
         )
+    if resolution is not None and resolution.requirements != tuple(str(r) for r in bot_reqs):
+        raise EnvironmentBuildFailed(
+            "The resolution given was made for other requirements; resolve these again."
+        )
     uv = uv_bin or find_uv()
-    if cache_dir is None:
-        cache = ensure_private_dir(default_cache_dir())
-    else:
-        cache = Path(cache_dir).absolute()
-        cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cache = _cache_path(cache_dir)
     venv.parent.mkdir(parents=True, exist_ok=True)
     env = uv_environment(cache)
     interpreter = sys.executable if python is None else python
+    allowed = frozenset(canonicalize_name(name) for name in allow_startup_code)
     warnings: list[str] = []
+    if not wheels_only:
+        warnings.append(
+            "Source builds are not run even with wheels_only off: building one runs the "
+            "package's own code outside the bot's sandbox. Provide wheels (find-links)."
+        )
     if cache.stat().st_dev != venv.parent.stat().st_dev:
         warnings.append(
             f"The uv cache ({cache}) is on another filesystem than {venv.parent}: packages are "
             "copied instead of hardlinked, so each bot costs their full size."
         )
-
-    def remaining() -> float:
-        return deadline - time.monotonic()
 
     def uv_step(args: list[str], action: str) -> UvResult:
         result = run_uv(
@@ -637,7 +934,7 @@ def build_environment(
             args,
             env=env,
             cwd=venv.parent,
-            timeout=remaining(),
+            timeout=deadline - time.monotonic(),
             action=action,
             on_line=progress,
             limit=timeout,
@@ -645,29 +942,16 @@ def build_environment(
         warnings.extend(w for w in result.warnings() if w not in warnings)
         return result
 
-    def install_step(args: list[str], action: str) -> UvResult:
-        """Offline first: with a warm cache this skips the index round trips (~0.3 s of a
-        promote); anything missing from the cache makes uv fail fast, then it runs online."""
-        try:
-            return run_uv(
-                uv,
-                [*args[:2], "--offline", *args[2:]],
-                env=env,
-                cwd=venv.parent,
-                timeout=remaining(),
-                action=action,
-                on_line=None,
-                limit=timeout,
-            )
-        except EnvironmentBuildFailed:
-            return uv_step(args, action)
-
-    def list_packages() -> dict[str, Package]:
-        python = venv_python(venv)
-        return installed_packages(
-            uv, python, env=env, cwd=venv.parent, timeout=remaining(), limit=timeout
+    if resolution is None:
+        resolution = resolve_environment(
+            [str(r) for r in bot_reqs],
+            python=interpreter,
+            cache_dir=cache,
+            find_links=find_links,
+            timeout=timeout,
+            progress=progress,
+            uv_bin=uv,
         )
-
     install_args = [
         "pip",
         "install",
@@ -676,16 +960,12 @@ def build_environment(
         str(venv_python(venv)),
         "--link-mode",
         "hardlink",
+        "--no-build",
+        "--no-deps",
     ]
-    if wheels_only:
-        install_args += ["--only-binary", ":all:"]
     for location in find_links:
-        install_args += ["--find-links", str(location)]
-    if compile_bytecode:
-        install_args.append("--compile-bytecode")
-
-    bot_names = {canonicalize_name(req.name) for req in bot_reqs}
-    baseline_reqs = baseline_requirements(bot_names, pin=_is_promoting_interpreter(interpreter))
+        install_args += ["--find-links", str(Path(location).absolute())]
+    pins = [pkg.pin for pkg in resolution.packages]
     entries_before = _cache_entries(cache)
     try:
         _say(progress, f"Creating the bot's environment with Python {interpreter}")
@@ -700,33 +980,49 @@ def build_environment(
             ],
             "creating the virtual environment",
         )
-        _say(progress, "Installing the kernel: " + " ".join(baseline_reqs))
-        install_step([*install_args, "--", *baseline_reqs], "installing ipykernel")
+        base_python = _base_interpreter(venv)
+        if bot_reqs:
+            _say(progress, "Installing the bot's packages: " + " ".join(resolution.requirements))
+        _say(progress, f"Installing {len(pins)} checked package(s) without further resolution")
+        # uv inspects the venv's interpreter before installing, while only the venv
+        # creator's files are in it; from here on the venv is only read from disk.
+        result = _offline_first(
+            uv,
+            [*install_args, "--", *pins],
+            env,
+            venv.parent,
+            deadline,
+            timeout,
+            "installing the bot's packages" if bot_reqs else "installing ipykernel",
+            progress,
+        )
+        warnings.extend(w for w in result.warnings() if w not in warnings)
         site_packages = site_packages_dir(venv)
+        final = installed_packages(site_packages)
+        _refuse_unchecked(final, resolution)
+        files = record_files(site_packages)
+        _refuse_foreign_files(site_packages, venv, files)
+        startup = find_startup_code(site_packages, files)
+        _refuse_startup_code(startup, allowed)
         _say(progress, f"Installing the WatchDog SDK {__version__}")
         try:
             sdk = install_sdk(site_packages)
         except OSError as exc:
             raise EnvironmentBuildFailed(f"Could not copy the SDK into the venv: {exc}") from exc
-        baseline = list_packages()
-        final = baseline
-        if bot_reqs:
-            wanted = [str(req) for req in bot_reqs]
-            _say(progress, "Installing the bot's packages: " + " ".join(wanted))
-            # The baseline goes in again so that one resolution covers both: the bot's
-            # packages cannot silently break ipykernel's or the SDK's requirements.
-            install_step(
-                [*install_args, "--", *baseline_reqs, *wanted], "installing the bot's packages"
-            )
-            final = list_packages()
-        startup = find_startup_code(site_packages)
+        final[sdk.name] = sdk
+        if compile_bytecode and not _compile_bytecode(
+            base_python, [str(site_packages)], deadline - time.monotonic(), quiet_errors=False
+        ):
+            warnings.append("Could not compile bytecode into the venv (bots will start slower).")
         version = _venv_python_version(venv)
     except BaseException:
         shutil.rmtree(venv, ignore_errors=True)
         raise
     for finding in startup:
-        _say(progress, "Warning: " + finding.describe())
-    precompile_cache_entries(venv_python(venv), _cache_entries(cache) - entries_before, progress)
+        _say(progress, "Warning: allowed: " + finding.describe())
+    precompile_cache_entries(base_python, _cache_entries(cache) - entries_before, progress)
+    baseline = {pkg.name: pkg for pkg in resolution.baseline}
+    baseline[sdk.name] = sdk
     report = EnvironmentReport(
         venv_dir=venv,
         python=venv_python(venv),

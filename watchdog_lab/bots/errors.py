@@ -10,9 +10,14 @@ class BotError(Exception):
 class PackageRefused(BotError):
     """The dependency policy refused a package before anything was installed."""
 
-    def __init__(self, package: str, rule: str, reason: str) -> None:
+    def __init__(
+        self, package: str, rule: str, reason: str, pulled_in_by: tuple[str, ...] = ()
+    ) -> None:
         self.package = package
         self.rule = rule
+        self.reason = reason
+        # The requested packages a refused dependency came with (empty: asked for directly).
+        self.pulled_in_by = pulled_in_by
         shown = package if len(package) <= 80 else package[:77] + "..."
         super().__init__(f"Package {shown!r} refused ({rule}): {reason}")
 
@@ -23,6 +28,50 @@ class NotebookError(BotError):
 
 class EnvironmentBuildFailed(BotError):
     """Creating the bot's venv or installing into it failed."""
+
+
+class StartupCodeRefused(EnvironmentBuildFailed):
+    """A package installs code that runs at every interpreter start, outside any notebook.
+
+    Such code would run wherever the venv's interpreter starts, so it is refused unless the
+    user names the package as trusted. ``findings`` pairs each owning package (None: no
+    installed package lists the file) with the file.
+    """
+
+    def __init__(self, findings: list[tuple[str | None, str]]) -> None:
+        self.findings = findings
+        lines = "\n".join(
+            f"  - {owner or 'no installed package'}: {file}" for owner, file in findings
+        )
+        owners = sorted({owner for owner, _ in findings if owner})
+        hint = (
+            " If you trust it, promote again with "
+            + " ".join(f"--allow-startup-code {owner}" for owner in owners)
+            + "."
+            if owners
+            else ""
+        )
+        super().__init__(
+            "Promote refused: these files run code every time Python starts in the bot's "
+            f"environment, before any notebook cell:\n{lines}\nThe environment was removed." + hint
+        )
+
+
+class PackageFileConflict(EnvironmentBuildFailed):
+    """A package installs files into an import package another distribution owns."""
+
+    def __init__(self, conflicts: list[tuple[str, str, str]]) -> None:
+        self.conflicts = conflicts
+        lines = "\n".join(
+            f"  - {dist} installs {file}, which belongs to {owner}"
+            for dist, file, owner in conflicts
+        )
+        super().__init__(
+            "Promote refused: a package overwrites or extends code it does not own, which "
+            f"would change what another package runs:\n{lines}\nThe environment was removed. "
+            "Remove the package from the notebook or use a release that installs only its own "
+            "modules."
+        )
 
 
 class PackagesRefused(BotError):
@@ -53,3 +102,8 @@ class BotSealBroken(BotError):
 
 class NotebookChanged(BotSealBroken):
     """The notebook a runner was started with changed on disk after its seal was checked."""
+
+
+class UnsafeFolder(BotError):
+    """A folder whose contents bots install or run (the uv cache) could have been written by
+    another user: it is refused, since tightening its mode now would not undo what is in it."""

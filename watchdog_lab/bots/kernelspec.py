@@ -38,6 +38,7 @@ from .errors import EnvironmentBuildFailed
 
 __all__ = [
     "BOT_PROVISIONER",
+    "KERNELS_FOLDER",
     "KERNEL_NAME_PREFIX",
     "TEMPLATE_NAME",
     "display_name",

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import keyword
+import unicodedata
 from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+from pydantic_core import PydanticCustomError
 
 # Exchanges speak HTTPS (and some redirect from HTTP): the TCP ports a bot may connect to.
 DEFAULT_CONNECT_PORTS = (443, 80)
+# The longest cell timeout a bot takes (a week, like the longest interval), in seconds.
+MAX_CELL_TIMEOUT = 7 * 86400
 
 
 class _Strict(BaseModel):
@@ -59,12 +64,45 @@ class BotConfig(_Strict):
     kernel_name: str
     sandbox: str = "best"
     rlimits: dict[str, int] = Field(default_factory=dict)
-    cell_timeout: float | None = None
+    # Seconds one cell may run before the run fails (None: no limit). A continuous bot's last
+    # code cell, its loop, is never limited.
+    cell_timeout: float | None = Field(None, gt=0, le=MAX_CELL_TIMEOUT)
     # TCP ports the kernel may connect to (Landlock ABI >= 4); others, such as local kernels'
     # and the Jupyter server's, are refused.
     connect_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
         default_factory=lambda: list(DEFAULT_CONNECT_PORTS)
     )
+
+
+MAX_PARAMETERS = 100
+MAX_PARAMETER_NAME = 64
+PARAMETER_NAME_RULE = (
+    "a parameter name must be a Python identifier (letters, digits and '_', not starting with "
+    f"a digit), not a keyword nor a __dunder__ name, at most {MAX_PARAMETER_NAME} characters"
+)
+
+
+def parameter_name(name: str) -> str:
+    """``name``, or a ``ValueError`` saying :data:`PARAMETER_NAME_RULE` if it would be anything
+    but a plain assignment target.
+
+    Parameters are injected as Python source, ``NAME = VALUE``, in a cell that runs before the
+    notebook's own: a name is code there. Python reads identifiers in their NFKC form, so a
+    name must already be in it (``__builtins`` and two FULLWIDTH LOW LINEs would otherwise
+    assign ``__builtins__``).
+    """
+    if (
+        len(name) > MAX_PARAMETER_NAME
+        or not name.isidentifier()
+        or unicodedata.normalize("NFKC", name) != name
+        or keyword.iskeyword(name)
+        or (name.startswith("__") and name.endswith("__"))
+    ):
+        raise PydanticCustomError("parameter_name", PARAMETER_NAME_RULE)
+    return name
+
+
+ParameterName = Annotated[str, AfterValidator(parameter_name)]
 
 
 class PromoteBot(_Strict):
@@ -73,8 +111,22 @@ class PromoteBot(_Strict):
     connections: list[str] = Field(default_factory=list)
     mode: BotMode = BotMode.ONCE
     interval: float | None = Field(None, gt=0, le=7 * 86400)
-    parameters: dict[str, object] = Field(default_factory=dict)
+    # Values are JSON (what papermill translates faithfully); an arbitrary object would be
+    # pasted into the cell as its str().
+    parameters: dict[ParameterName, JsonValue] = Field(
+        default_factory=dict, max_length=MAX_PARAMETERS
+    )
     allow_packages: list[str] = Field(default_factory=list)
+    # Packages trusted to run code at every interpreter start (a .pth import line,
+    # sitecustomize); any other package that does is refused at promote.
+    allow_startup_code: list[str] = Field(default_factory=list, max_length=100)
+    cell_timeout: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_CELL_TIMEOUT,
+        description="seconds a cell may run before the run fails; 0: no limit; "
+        "unset: the server's default",
+    )
     start: bool = False
 
 
@@ -107,6 +159,9 @@ class BotStatus(_Strict):
     last_error: ErrorRecord | None = None
     reason: str | None = None
     sandbox: str | None = None
+    # What ends every process of the kernel with it: "pid namespace (at most 1024 tasks)", or
+    # "process group only (...)" where a daemon could outlive the bot.
+    containment: str | None = None
     last_seq: int = 0
 
 

@@ -267,6 +267,35 @@ class DependencyPolicy:
                 refused.append(refusal)
         return PolicyDecision(approved=tuple(approved), refused=tuple(refused))
 
+    def check_resolved(
+        self,
+        packages: Iterable[tuple[str, str, Iterable[str]]],
+        explicitly_allowed: Iterable[str] = (),
+    ) -> PolicyDecision:
+        """Check every distribution a resolution will install, not only the requested ones.
+
+        ``packages`` are ``(name, version, requested packages that pull it in)``. The
+        denylist and the typosquat rule apply to each, so a dependency cannot bring in what a
+        notebook may not ask for. A name that is neither on the popular list nor near a name
+        on it passes: a requested package vouches for its own dependencies, and refusing the
+        long tail would refuse most real environments; every new distribution still reaches
+        the bot's log and the audit log.
+        """
+        allowed = frozenset(explicitly_allowed)
+        approved: list[Approved] = []
+        refused: list[PackageRefused] = []
+        for name, version, pulled_in_by in packages:
+            spec = f"{name}=={version}"
+            try:
+                approved.append(self.check(spec, allowed))
+            except PackageRefused as refusal:
+                via = tuple(sorted(set(pulled_in_by) - {canonical_name(name)}))
+                reason = refusal.reason
+                if via:
+                    reason = f"pulled in by {', '.join(via)}: {reason}"
+                refused.append(PackageRefused(spec, refusal.rule, reason, via))
+        return PolicyDecision(approved=tuple(approved), refused=tuple(refused))
+
     # -- rules -----------------------------------------------------------------------------
 
     def _parse(self, spec: str) -> Requirement:

@@ -7,8 +7,10 @@ secret. Grants refer to connections by opaque id, so the registry reveals no con
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 
+from ..vault.errors import InvalidName
 from ..vault.kinds import validate_name
 from ..vault.store import Store
 from .errors import BotError
@@ -24,6 +26,22 @@ class BotNotFound(BotError):
 class DuplicateBot(BotError):
     def __init__(self, name: str) -> None:
         super().__init__(f"A bot named {name!r} already exists (names are case-insensitive).")
+
+
+def check_bot_name(name: str) -> str:
+    """Return ``name`` if a bot may have it, else raise :class:`InvalidName`.
+
+    Every face looks a bot up by id or by name, id first. A name that spells a UUID (any way
+    :class:`uuid.UUID` reads one, so also with dashes or braces) would make ``stop <that>``
+    mean whichever bot the lookup happens to find, and could pass for another bot's id in a
+    list; so such names are refused outright, not only the ones equal to an existing id.
+    """
+    validate_name(name, "bot")
+    try:
+        uuid.UUID(name)
+    except ValueError:
+        return name
+    raise InvalidName(name, "a bot name may not look like a bot id (a UUID); add a word", "bot")
 
 
 @dataclass(frozen=True)
@@ -73,7 +91,7 @@ class BotRegistry:
         return [self._record(r) for r in rows]
 
     def create(self, config: BotConfig, grants: list[str]) -> BotRecord:
-        validate_name(config.name, "bot")
+        check_bot_name(config.name)
         with self._store.transaction() as db:
             if db.execute("SELECT 1 FROM bots WHERE name = ?", (config.name,)).fetchone():
                 raise DuplicateBot(config.name)
@@ -88,6 +106,10 @@ class BotRegistry:
                     (config.id, connection_id),
                 )
         return self.get(config.id)
+
+    def ids(self) -> set[str]:
+        """Every registered bot's id, without parsing configs (a damaged one still counts)."""
+        return {row[0] for row in self._store.query("SELECT id FROM bots")}
 
     def name_taken(self, name: str) -> bool:
         return self._store.query_one("SELECT 1 FROM bots WHERE name = ?", (name,)) is not None

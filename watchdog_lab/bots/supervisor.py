@@ -22,14 +22,25 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import nbformat
 
+from ..errors import InputFileError
+from ..files import read_regular_file
+from ..paths import ensure_trusted_dir
 from ..sdk import Connection
 from ..sdk.injection import encode_connections
 from ..vault import Vault, VaultLocked, VaultNotFound
 from ..vault.audit import Event
-from ..vault.kinds import validate_name
-from .environment import EnvironmentReport, build_environment
-from .errors import BotError, BotSealBroken, NotebookError, PackagesRefused
+from .containment import end_session
+from .deps import MAX_NOTEBOOK_BYTES
+from .environment import EnvironmentReport, Resolution, build_environment, resolve_environment
+from .errors import (
+    BotError,
+    BotSealBroken,
+    EnvironmentBuildFailed,
+    NotebookError,
+    PackagesRefused,
+)
 from .layout import BotPaths, write_bytes_atomic, write_json_atomic
+from .leftovers import discard_bot_files, promoting
 from .logs import follow, read_records, tail_records
 from .models import (
     DEFAULT_CONNECT_PORTS,
@@ -42,7 +53,7 @@ from .models import (
     PromoteBot,
     RestartPolicy,
 )
-from .registry import BotRecord, BotRegistry, DuplicateBot
+from .registry import BotRecord, BotRegistry, DuplicateBot, check_bot_name
 from .seal import (
     SealFault,
     current_lock,
@@ -59,7 +70,6 @@ if TYPE_CHECKING:
     from .policy import Approved
 
 Progress = Callable[[str], None]
-MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 START_HANDSHAKE_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 15.0
 ACTIVE_STATES = (BotState.STARTING, BotState.RUNNING, BotState.SLEEPING)
@@ -71,11 +81,13 @@ def _quiet(_: str) -> None:
 
 class PromotePlan(NamedTuple):
     """What :meth:`BotManager.check_promote` found acceptable: the notebook, the granted
-    connection ids and the approved packages."""
+    connection ids, the approved packages and every distribution they resolve to (checked
+    too, and exactly what the build installs)."""
 
     notebook: nbformat.NotebookNode
     grants: list[str]
     approved: list[Approved]
+    resolution: Resolution | None = None
 
 
 class BotStartFailed(BotError):
@@ -97,8 +109,12 @@ class BotManager:
         wheels_only: bool = True,
         uv_cache: Path | None = None,
         connect_ports: Sequence[int] = DEFAULT_CONNECT_PORTS,
+        find_links: Sequence[str | os.PathLike[str]] = (),
+        cell_timeout: float | None = None,
     ) -> None:
         self.vault = vault
+        # A promote that sets no cell timeout gets this one (None or 0: no limit).
+        self.cell_timeout = cell_timeout or None
         self.connect_ports = list(connect_ports)
         self.home = vault.home
         self.registry = BotRegistry(vault.store)
@@ -108,6 +124,8 @@ class BotManager:
         self.restart_policy = restart or RestartPolicy()
         self.wheels_only = wheels_only
         self.uv_cache = uv_cache or self.home / "cache" / "uv"
+        # Local wheel folders searched besides the index (an offline wheelhouse).
+        self.find_links = [Path(location) for location in find_links]
         self._policy = policy
 
     # ------------------------------------------------------------- promote
@@ -123,7 +141,8 @@ class BotManager:
 
         if not self.vault.exists():  # promote is audited: without a vault it would fail halfway
             raise VaultNotFound(str(self.vault.path))
-        validate_name(request.name, "bot")
+        check_bot_name(request.name)
+        ensure_trusted_dir(self.uv_cache, home=self.home)  # its wheels become the bot's code
         if self.registry.name_taken(request.name):
             raise DuplicateBot(request.name)
         if request.mode is BotMode.EVERY and not request.interval:
@@ -132,11 +151,45 @@ class BotManager:
         nb = _read_notebook(Path(request.notebook))
         grants = self._resolve_grants(request.connections)
         progress("checking dependencies")
-        detected = detect_requirements(nb)
+        # The folder too: a module beside the notebook must not be requested from an index.
+        detected = detect_requirements(nb, folder=Path(request.notebook).absolute().parent)
+        for module in detected.local_modules:
+            progress(f"{module}: a module next to the notebook; not installed, not copied")
         decision = self.policy.check_all(detected.specs, set(request.allow_packages))
         if not decision.ok:
             raise PackagesRefused(list(decision.refused))
-        return PromotePlan(nb, grants, list(decision.approved))
+        approved = list(decision.approved)
+        try:
+            resolution = self._resolve_checked(approved, request, progress)
+        except EnvironmentBuildFailed:
+            # Nothing to install under that name, or the index is unreachable: that is the
+            # build failing, and promote reports it as such (it resolves again itself).
+            resolution = None
+        return PromotePlan(nb, grants, approved, resolution)
+
+    def _resolve_checked(
+        self, approved: list[Approved], request: PromoteBot, progress: Progress
+    ) -> Resolution:
+        """Everything the environment will hold, each distribution through the policy.
+
+        What gets installed is what the requested packages depend on too, so they are
+        resolved first (nothing installed, no package code run) and the build then installs
+        exactly this set.
+        """
+        progress("resolving every package the environment will hold")
+        resolution = resolve_environment(
+            [a.requirement for a in approved],
+            cache_dir=self.uv_cache,
+            find_links=self.find_links,
+            progress=progress,
+        )
+        resolved = self.policy.check_resolved(
+            ((pkg.name, pkg.version, pkg.required_by) for pkg in resolution.packages),
+            set(request.allow_packages),
+        )
+        if not resolved.ok:
+            raise PackagesRefused(list(resolved.refused))
+        return resolution
 
     def promote(self, request: PromoteBot, progress: Progress = _quiet) -> DescribeBot:
         """Freeze the notebook, build the bot's venv and kernel, register it (and start it).
@@ -148,20 +201,29 @@ class BotManager:
         """
         from .kernelspec import write_kernelspec
 
-        nb, grants, approved = self.check_promote(request, progress)
+        nb, grants, approved, resolution = self.check_promote(request, progress)
         bot_id = uuid.uuid4().hex
         paths = BotPaths(self.home, bot_id)
-        paths.create()
+        # Until the bot is registered its files look like a killed promote's leftovers: the
+        # shared lock keeps `doctor --fix` from removing them meanwhile (:mod:`.leftovers`).
+        building = contextlib.ExitStack()
+        building.enter_context(promoting(self.home))
         try:
+            paths.create()
             progress("freezing notebook as version 1")
-            notebook = _freeze(nb, paths.notebook(1))
+            notebook = _freeze(nb, paths.notebook(1), progress)
+            if resolution is None:  # it failed at check time: fail here, with uv's reason
+                resolution = self._resolve_checked(approved, request, progress)
             progress(f"building environment ({len(approved)} package(s) requested)")
             report = build_environment(
                 paths.venv,
                 [a.requirement for a in approved],
                 cache_dir=self.uv_cache,
                 wheels_only=self.wheels_only,
+                find_links=self.find_links,
                 progress=progress,
+                resolution=resolution,
+                allow_startup_code=request.allow_startup_code,
             )
             lock = current_lock(paths)
             write_bytes_atomic(lock_path(paths), lock)
@@ -181,12 +243,18 @@ class BotManager:
                 sandbox=self.sandbox_mode,
                 rlimits=self.rlimits,
                 connect_ports=self.connect_ports,
+                cell_timeout=(
+                    self.cell_timeout if request.cell_timeout is None else request.cell_timeout
+                )
+                or None,
             )
             write_json_atomic(paths.config_file, config.model_dump(mode="json"))
             record = self.registry.create(config, grants)
-        except BaseException:
-            shutil.rmtree(paths.root, ignore_errors=True)
+        except BaseException:  # e.g. DuplicateBot: another promote of the name won the race
+            discard_bot_files(self.home, bot_id)
             raise
+        finally:
+            building.close()
         self._log_environment(paths, record, report, sealed)
         self.vault.record_event(
             Event.BOT_PROMOTED,
@@ -488,6 +556,8 @@ class BotManager:
                 _kill_group(status.pid)  # type: ignore[arg-type]
         if status.kernel_pid and is_alive(status.kernel_pid, status.kernel_pid_start):
             _kill_group(status.kernel_pid)
+        if status.kernel_pid:  # where no PID namespace holds them: what kept its session
+            end_session(status.kernel_pid, status.kernel_pid_start)
         self.vault.record_event(Event.BOT_STOPPED, subject=record.id, detail={"bot": record.name})
         return self.describe(record.id)
 
@@ -589,13 +659,13 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
     if path.suffix != ".ipynb":
         raise NotebookError(f"{path.name!r} is not a notebook (.ipynb).")
     try:
-        size = path.stat().st_size
+        raw = read_regular_file(path, MAX_NOTEBOOK_BYTES, "Notebook")
     except OSError as exc:
         raise NotebookError(f"Cannot read notebook {str(path)!r}: {exc.strerror}.") from exc
-    if size > MAX_NOTEBOOK_BYTES:
-        raise NotebookError(f"Notebook {path.name!r} is larger than 20 MiB.")
+    except InputFileError as exc:
+        raise NotebookError(str(exc)) from exc
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
     except Exception as exc:
         raise NotebookError(
@@ -604,16 +674,22 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def _freeze(nb: nbformat.NotebookNode, target: Path) -> bytes:
+def _freeze(nb: nbformat.NotebookNode, target: Path, progress: Progress = _quiet) -> bytes:
     """The frozen version carries code only: research outputs may hold what the bot must not.
-    Returns the exact bytes written, which is what the seal covers."""
+    Package-manager lines become comments (:mod:`.package_lines`): promote installs what they
+    ask for, and in the sandbox they could only fail. Returns the exact bytes written, which is
+    what the seal covers."""
     import copy
+
+    from .package_lines import neutralise_package_lines
 
     frozen = copy.deepcopy(nb)
     for cell in frozen.cells:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+    for line in neutralise_package_lines(frozen.cells):
+        progress(f"commented out in the frozen notebook (cell {line.cell_index + 1}): {line.text}")
     text = nbformat.writes(frozen)
     data = (text if text.endswith("\n") else text + "\n").encode("utf-8")
     write_bytes_atomic(target, data)

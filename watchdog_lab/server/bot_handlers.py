@@ -26,7 +26,14 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from ..bots.errors import BotSealBroken, EnvironmentBuildFailed, NotebookError, PackagesRefused
+from ..bots.errors import (
+    BotSealBroken,
+    EnvironmentBuildFailed,
+    NotebookError,
+    PackageFileConflict,
+    PackagesRefused,
+    StartupCodeRefused,
+)
 from ..bots.models import (
     DescribeGrants,
     ListBotsResponse,
@@ -60,6 +67,9 @@ register_error(BotSealBroken, 409, "bot_seal_broken")
 register_error(NotebookError, 422, "invalid_notebook")
 register_error(BotStartFailed, 500, "bot_start_failed")
 register_error(EnvironmentBuildFailed, 500, "environment_build_failed")
+# Refusals of what the packages would install: the user's to decide, not a server failure.
+register_error(StartupCodeRefused, 422, "startup_code_refused")
+register_error(PackageFileConflict, 422, "package_file_conflict")
 register_error(InvalidRunName, 400, "invalid_run_name")
 register_error(RunNotFound, 404, "run_not_found")
 
