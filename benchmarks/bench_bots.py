@@ -124,6 +124,38 @@ def bench_crash(manager: BotManager, work: Path, runs: int) -> list[float]:
     return times
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every descendant (a bot is its runner, the kernel's wrapper, the PID
+    namespace's init and the kernel)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, ()))
+    return tree
+
+
+def tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in KiB summed over ``pid`` and its descendants that still exist."""
+    rss = pss = 0
+    for member in process_tree(pid):
+        try:
+            r, p = memory_kb(member)
+        except OSError:
+            continue
+        rss, pss = rss + r, pss + p
+    return rss, pss
+
+
 def bench_idle(manager: BotManager, work: Path, count: int) -> None:
     nb = notebook(work / "idle.ipynb", "import time\nwhile True:\n    time.sleep(1)")
     bots = [
@@ -138,12 +170,14 @@ def bench_idle(manager: BotManager, work: Path, count: int) -> None:
     rss, pss, disk = [], [], []
     for bot in bots:
         status = manager.describe(bot.id).status
-        r1, p1 = memory_kb(status.pid)  # type: ignore[arg-type]
-        r2, p2 = memory_kb(status.kernel_pid)  # type: ignore[arg-type]
-        rss.append((r1 + r2) / 1024)
-        pss.append((p1 + p2) / 1024)
+        members = process_tree(status.pid)  # type: ignore[arg-type]
+        if status.kernel_pid not in members:
+            raise SystemExit(f"the kernel of {bot.name} is not under its runner: wrong tree")
+        r, p = tree_memory_kb(status.pid)  # type: ignore[arg-type]
+        rss.append(r / 1024)
+        pss.append(p / 1024)
         disk.append(unique_disk_bytes(BotPaths(manager.home, bot.id).root) / MB)
-    print(f"\n[3] {count} idle bots (runner + kernel each)")
+    print(f"\n[3] {count} idle bots (runner and every process under it)")
     print(
         f"    RSS per bot:  median {statistics.median(rss):6.1f} MB  max {max(rss):6.1f} MB"
         "  (target < 150)"

@@ -7,11 +7,13 @@ of Jupyter so that a bot's venv stays small.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .sdk import Connection, connection, connections
-from .sdk.errors import ConnectionNotAvailable, SdkError
+
+if TYPE_CHECKING:
+    from .sdk import Connection, connection, connections
+    from .sdk.errors import ConnectionNotAvailable, SdkError
 
 __all__ = [
     "Connection",
@@ -23,8 +25,26 @@ __all__ = [
 ]
 
 
+#: The SDK's names, imported on first use: the exec wrapper in front of every bot kernel lives
+#: in this package too, and runs twice per bot (outside and as init of its PID namespace), where
+#: the SDK's imports would cost megabytes of memory for nothing.
+_SDK_NAMES = {
+    "Connection": "sdk",
+    "connection": "sdk",
+    "connections": "sdk",
+    "ConnectionNotAvailable": "sdk.errors",
+    "SdkError": "sdk.errors",
+}
+
+
 def __getattr__(name: str) -> Any:
-    """``wd.bot``, ``wd.state`` and ``wd.log`` are resolved on first use, inside the bot."""
+    """The SDK's names on first use; ``wd.bot``, ``wd.state`` and ``wd.log`` inside the bot."""
+    if name in _SDK_NAMES:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_SDK_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     if name == "bot":
         from .sdk.bot import current_bot
 

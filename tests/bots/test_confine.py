@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from watchdog_lab.bots import confine, sandbox
+from watchdog_lab.bots.bubblewrap import bwrap_argv
 from watchdog_lab.bots.confine import (
     Level,
     SandboxUnavailable,
@@ -214,6 +215,28 @@ def test_invalid_rlimits_stop_the_launch_with_the_reason(tree: BotTree) -> None:
     config = _config(tree, rlimits={"core": 1})
     with pytest.raises(SandboxUnavailable, match="Core dumps stay disabled"):
         build_plan(tree.paths, config, tree.runtime_dir, Level("landlock", abi=7))
+
+
+def test_the_plan_asks_for_a_pid_namespace_capped_by_the_bots_pids_limit(
+    tree: BotTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(confine, "pid_namespace_support", lambda: (True, True))
+    level = Level("landlock", abi=7)
+    plan = build_plan(tree.paths, _config(tree, rlimits={"pids": 300}), tree.runtime_dir, level)
+    assert (plan.pid_namespace, plan.max_tasks) == (True, 300)
+    assert "pids" not in plan.rlimits, "a namespace's cap, not a resource limit of one process"
+    lifted = build_plan(tree.paths, _config(tree, rlimits={"pids": -1}), tree.runtime_dir, level)
+    assert (lifted.pid_namespace, lifted.max_tasks) == (True, None)
+
+
+def test_bubblewrap_plans_leave_the_namespace_to_bubblewrap(
+    tree: BotTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(confine, "pid_namespace_support", lambda: (True, True))
+    monkeypatch.setattr(sandbox, "detect", lambda: _support(True))
+    plan = build_plan(tree.paths, _config(tree), tree.runtime_dir, Level("bubblewrap"))
+    assert not plan.pid_namespace, "bubblewrap runs its own (--unshare-pid)"
+    assert "--unshare-pid" in bwrap_argv(plan, str(tree.paths.state))
 
 
 # ------------------------------------------------------------------ prefix

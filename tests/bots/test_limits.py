@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from watchdog_lab.bots.errors import InvalidLimit
-from watchdog_lab.bots.limits import DEFAULT_LIMITS, resolve_limits
+from watchdog_lab.bots.limits import DEFAULT_LIMITS, DEFAULT_TASKS, resolve_limits, task_cap
 
 
 def test_defaults_forbid_core_dumps_and_cap_open_files() -> None:
@@ -58,3 +58,28 @@ def test_applied_limits_are_hard_too_and_clamped_to_what_the_process_may_have() 
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert json.loads(done.stdout) == [[300, 300], [12345, 12345]]
+
+
+def test_a_bots_tasks_are_capped_by_default_and_the_cap_can_be_raised_or_lifted() -> None:
+    assert task_cap(resolve_limits({})) == DEFAULT_TASKS
+    assert task_cap(resolve_limits({"pids": 4096})) == 4096
+    assert task_cap(resolve_limits({"pids": -1})) is None
+
+
+def test_a_task_cap_too_low_for_a_kernel_is_refused() -> None:
+    with pytest.raises(InvalidLimit, match="'pids' = 8 is too low"):
+        resolve_limits({"pids": 8})
+
+
+def test_the_task_cap_is_no_resource_limit_of_the_kernel_process() -> None:
+    script = (
+        "import resource\n"
+        "from watchdog_lab.bots.limits import apply_limits\n"
+        "before = resource.getrlimit(resource.RLIMIT_NPROC)\n"
+        "apply_limits({'pids': 64})\n"
+        "print(resource.getrlimit(resource.RLIMIT_NPROC) == before)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "True"

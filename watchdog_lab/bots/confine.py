@@ -32,6 +32,14 @@ child processes. ``/proc/net`` still lists the machine's sockets: a private ``/p
 hide the per-process ``net`` entries, and a listing is harmless once connect is refused.
 The level actually used is what :func:`describe_level` reports and what the user sees; it is
 never lowered silently.
+
+Containment, beside the level: every process a kernel starts must end with it, a daemon that
+double-forks and starts its own session included. Where the machine allows it (root, or user
+namespaces), the kernel gets a PID namespace of its own with a task cap (the ``pids`` limit;
+see :mod:`.containment`); bubblewrap makes its own namespace. Elsewhere only the kernel's
+session holds them (the runner and ``bots stop`` sweep it), which a process that starts a
+session of its own leaves: :func:`describe_containment` says so, as ``bots status`` and
+``doctor`` show.
 """
 
 from __future__ import annotations
@@ -47,20 +55,25 @@ from pathlib import Path
 from typing import Literal
 
 from . import sandbox
+from .containment import PROBE_NO_TASK_CAP
 from .errors import InvalidLimit, SandboxUnavailable
 from .launch import PROBE_VIEW_ONLY
 from .layout import BotPaths
-from .limits import resolve_limits
+from .limits import DEFAULT_TASKS, LIMIT_NAMES, resolve_limits, task_cap
 from .models import BotConfig
 from .mounts import SHM, is_within
 from .sandbox_plan import SandboxPlan, wrapper_command
 
 __all__ = [
     "MODES",
+    "Containment",
     "Level",
     "SandboxUnavailable",
     "build_plan",
+    "choose_containment",
     "choose_level",
+    "containment_at",
+    "describe_containment",
     "describe_level",
     "launcher_prefix",
     "sandbox_notice",
@@ -181,6 +194,98 @@ def private_view_support() -> tuple[bool, bool]:
     finally:
         Path(folder, "visible").unlink(missing_ok=True)
         os.rmdir(folder)
+
+
+@dataclass(frozen=True)
+class Containment:
+    """What holds every process of a bot's kernel together, so that a stop ends them all."""
+
+    kind: Literal["pid-namespace", "bubblewrap", "process-group", "refused"]
+    max_tasks: int | None = None
+    reason: str = ""
+
+    @property
+    def contained(self) -> bool:
+        """True when no process the kernel starts can outlive it."""
+        return self.kind in ("pid-namespace", "bubblewrap")
+
+    def describe(self) -> str:
+        """``pid namespace (at most 1024 tasks)``, ``pid namespace (bubblewrap; no task
+        cap)``, ``process group only: <why>; ...`` or ``refused: <why>``."""
+        if self.kind == "refused":
+            return f"refused: {self.reason}"
+        if self.kind == "process-group":
+            return (
+                f"process group only ({self.reason}): a process that starts a session of its "
+                "own outlives the bot"
+            )
+        where = "bubblewrap; " if self.kind == "bubblewrap" else ""
+        if self.max_tasks is not None:
+            return f"pid namespace ({where}at most {self.max_tasks} tasks)"
+        return f"pid namespace ({where}no task cap: {self.reason})"
+
+
+@functools.lru_cache(maxsize=1)
+def pid_namespace_support() -> tuple[bool, bool]:
+    """Whether the wrapper can give a kernel a PID namespace here, and cap its tasks in it:
+    tried for real, in a child process (root may; anyone else needs user namespaces; the cap
+    needs Linux 6.14)."""
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                "-m",
+                "watchdog_lab.bots.launch",
+                "--probe-pid-namespace",
+                str(DEFAULT_TASKS),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=PROBE_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False, False
+    return done.returncode in (0, PROBE_NO_TASK_CAP), done.returncode == 0
+
+
+def choose_containment(mode: str, max_tasks: int | None = DEFAULT_TASKS) -> Containment:
+    """The containment a bot with sandbox setting ``mode`` and task cap ``max_tasks`` (None:
+    none wanted) gets on this machine."""
+    return containment_at(choose_level(mode), max_tasks)
+
+
+def containment_at(level: Level, max_tasks: int | None) -> Containment:
+    """The containment that goes with sandbox ``level`` on this machine."""
+    if level.kind == "refused":
+        return Containment("refused", reason=level.reason)
+    if level.kind == "bubblewrap":
+        return Containment("bubblewrap", reason="bubblewrap cannot cap them")
+    namespace, cap = pid_namespace_support()
+    if not namespace:
+        return Containment(
+            "process-group",
+            reason="no PID namespace here: neither root nor usable user namespaces",
+        )
+    if max_tasks is None:
+        return Containment("pid-namespace", reason="the bot's 'pids' limit is -1")
+    if not cap:
+        return Containment(
+            "pid-namespace", reason="a per-namespace pid_max needs Linux 6.14 or later"
+        )
+    return Containment("pid-namespace", max_tasks=max_tasks)
+
+
+def describe_containment(mode: str, limits: dict[str, int] | None = None) -> str:
+    """The containment shown in ``bots status``, ``doctor`` and the UI, for a bot with sandbox
+    setting ``mode`` and configured limits ``limits``."""
+    try:
+        tasks = task_cap(resolve_limits(limits or {}))
+    except InvalidLimit as exc:
+        return f"refused: {exc}"
+    return choose_containment(mode, tasks).describe()
 
 
 @functools.lru_cache(maxsize=8)
@@ -328,8 +433,14 @@ def build_plan(paths: BotPaths, config: BotConfig, runtime_dir: Path, level: Lev
         rlimits = resolve_limits(config.rlimits)
     except InvalidLimit as exc:
         raise SandboxUnavailable(str(exc)) from None
+    containment = containment_at(level, task_cap(rlimits))
+    rlimits = {name: value for name, value in rlimits.items() if name in LIMIT_NAMES}
+    contain = {
+        "pid_namespace": containment.kind == "pid-namespace",
+        "max_tasks": containment.max_tasks,
+    }
     if level.kind in ("unsandboxed", "refused"):
-        return SandboxPlan(level="none", rlimits=rlimits)
+        return SandboxPlan(level="none", rlimits=rlimits, **contain)
     execute = [*SYSTEM_EXECUTE, *interpreter_prefixes(paths.venv)]
     execute += _as_named_and_real(paths.venv)
     read = [*SYSTEM_READ, *_etc_paths(), *_as_named_and_real(paths.notebooks, paths.run_dir)]
@@ -362,6 +473,7 @@ def build_plan(paths: BotPaths, config: BotConfig, runtime_dir: Path, level: Lev
         connect_ports=connect_ports,
         read_only_mounts=bool(hide),
         rlimits=rlimits,
+        **contain,
     )
 
 

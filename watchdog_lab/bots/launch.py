@@ -4,9 +4,13 @@
 
 Confining in the process that then ``execve``s the kernel (rather than in a pre-exec hook of
 the runner) keeps the runner's own process, which holds the bot's secrets, unconfined and
-single-purpose, and makes the kernel the very process the runner started and signals.
+single-purpose, and makes the kernel the very process the runner started and signals (with a
+PID namespace, the process the runner started stays in front of the kernel, passing signals on
+and exiting as it exits).
 
-Order matters: resource limits; no_new_privs; the private mount view (needs capabilities),
+Order matters: resource limits; no_new_privs; the PID namespace (see :mod:`.containment`:
+from there on the confinement goes on in the namespace's first process, and the kernel is its
+child); the private mount view (needs capabilities),
 made read-only but for the kernel's writable folders when the plan says so (see
 :mod:`.mounts`: Landlock does not cover ``chmod`` and friends); the Landlock ruleset, built in
 that view so its rules name what the kernel will see; every capability dropped; the Landlock
@@ -37,10 +41,17 @@ import stat
 import sys
 from collections.abc import Sequence
 
+from .containment import become_init, exec_as_child
+from .containment import probe as probe_pid_namespace
 from .landlock import AccessFs, AccessNet, Ruleset, fs_rights, net_rights, scopes
 from .landlock import abi_version as landlock_abi
 from .limits import apply_limits
-from .mounts import enter_private_view, enter_read_only_view, mount_private_proc
+from .mounts import (
+    enter_private_view,
+    enter_read_only_view,
+    mount_private_proc,
+    unshare_namespaces,
+)
 from .privileges import drop_capabilities, set_no_new_privs
 from .sandbox_plan import SandboxPlan
 from .seccomp import deny_untracked_sockets
@@ -144,11 +155,17 @@ def confine(plan: SandboxPlan, command: Sequence[str]) -> list[str]:
         _restrict_network_for_bubblewrap(plan)
         return argv
     set_no_new_privs()
+    if plan.level not in ("none", "landlock"):
+        raise ValueError(f"unknown sandbox level {plan.level!r}")
+    view = plan.level == "landlock" and bool(plan.hide)
+    if plan.pid_namespace:
+        # The view is built in the new namespace's first process: its /proc is then the new
+        # namespace's. This process stays outside, as the one the runner signals.
+        unshare_namespaces(mount=view, pid=True)
+        become_init(plan.max_tasks)
     if plan.level == "none":
         return list(command)
-    if plan.level != "landlock":
-        raise ValueError(f"unknown sandbox level {plan.level!r}")
-    if plan.hide:
+    if view:
         enter_private_view(
             plan.hide,
             _kept_paths(plan),
@@ -156,6 +173,7 @@ def confine(plan: SandboxPlan, command: Sequence[str]) -> list[str]:
             private_proc=plan.private_proc,
             read_only=plan.read_only_mounts,
             writable=[os.path.realpath(p) for p in plan.write],
+            unshared=plan.pid_namespace,
         )
     ruleset = _landlock_ruleset(plan)
     drop_capabilities()
@@ -186,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) == 2 and args[0] == "--probe-mounts":
         return _probe_mounts(args[1])
+    if len(args) == 2 and args[0] == "--probe-pid-namespace":
+        return probe_pid_namespace(int(args[1]))
     if len(args) < 4 or args[0] != "--policy" or args[2] != "--":
         print(_USAGE, file=sys.stderr)
         return 2
@@ -200,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_NOT_CONFINED
+    if plan.pid_namespace and plan.level != "bubblewrap":
+        exec_as_child(to_exec)  # this process is the namespace's init: it stays, as a reaper
     sys.stdout.flush()
     sys.stderr.flush()
     try:

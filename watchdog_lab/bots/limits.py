@@ -7,10 +7,18 @@ not the bot's style:
 - ``core`` is always 0: a core dump is the kernel's memory on disk, granted secrets included.
 - ``nofile`` 4096: plenty for a bot's connections, yet a descriptor leak fails in the bot.
 - ``fsize`` 1 GiB: a runaway writer stops before it fills the disk other bots share.
+- ``pids`` 1024: tasks (processes and threads) in the bot kernel's PID namespace, which is
+  what caps a fork bomb (see :mod:`.containment`); not a resource limit of one process but of
+  the whole namespace, enforced where the namespace exists and Linux is 6.14 or later.
 - ``as``, ``cpu``, ``data``, ``nproc``, ``stack``: unlimited unless configured. An address-space
   cap that suits one bot kills another (numpy and OpenBLAS reserve far more than they touch),
   CPU seconds accumulate over a continuous bot's whole life, and ``nproc`` counts every process
-  of the user, not only the bot's.
+  of the user, not only the bot's (every other bot's and the server's too; a root-run bot, once
+  its capabilities are dropped, would count the whole machine's root processes).
+
+There is no default memory cap: the only per-bot one would be a cgroup's ``memory.max``,
+which needs a cgroup v2 hierarchy with the memory controller delegated to this user, and
+``as`` caps each process's address space, not what the bot's processes use together.
 
 A configured value of -1 means unlimited (to lift a default). A value above the hard limit the
 runner itself has is clamped to it: an unprivileged process cannot raise its hard limits.
@@ -23,7 +31,16 @@ from collections.abc import Mapping
 
 from .errors import InvalidLimit
 
-__all__ = ["DEFAULT_LIMITS", "LIMIT_NAMES", "UNLIMITED", "apply_limits", "resolve_limits"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_TASKS",
+    "LIMIT_NAMES",
+    "TASKS",
+    "UNLIMITED",
+    "apply_limits",
+    "resolve_limits",
+    "task_cap",
+]
 
 UNLIMITED = -1
 GIB = 1024**3
@@ -40,8 +57,12 @@ LIMIT_NAMES: dict[str, str] = {
     "nproc": "RLIMIT_NPROC",
     "stack": "RLIMIT_STACK",
 }
-DEFAULT_LIMITS: dict[str, int] = {"core": 0, "nofile": 4096, "fsize": GIB}
-_MINIMUM = {"nofile": 64, "as": 64 * 1024**2, "data": 64 * 1024**2, "stack": 1024**2}
+# The task cap of the bot's PID namespace (not an rlimit: it holds for all its processes).
+TASKS = "pids"
+DEFAULT_TASKS = 1024
+DEFAULT_LIMITS: dict[str, int] = {"core": 0, "nofile": 4096, "fsize": GIB, TASKS: DEFAULT_TASKS}
+# A kernel alone runs about ten threads (channels, heartbeat, output), its wrapper two processes.
+_MINIMUM = {"nofile": 64, "as": 64 * 1024**2, "data": 64 * 1024**2, "stack": 1024**2, TASKS: 64}
 
 
 def resolve_limits(configured: Mapping[str, int]) -> dict[str, int]:
@@ -50,8 +71,8 @@ def resolve_limits(configured: Mapping[str, int]) -> dict[str, int]:
     limits = dict(DEFAULT_LIMITS)
     for raw_name, value in configured.items():
         name = "as" if raw_name == "memory" else raw_name
-        if name not in LIMIT_NAMES:
-            known = ", ".join(sorted(LIMIT_NAMES))
+        if name not in LIMIT_NAMES and name != TASKS:
+            known = ", ".join(sorted([*LIMIT_NAMES, TASKS]))
             raise InvalidLimit(f"Unknown resource limit {raw_name!r}; known limits: {known}.")
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidLimit(f"Resource limit {raw_name!r} must be an integer, -1 for none.")
@@ -70,9 +91,18 @@ def resolve_limits(configured: Mapping[str, int]) -> dict[str, int]:
     return limits
 
 
+def task_cap(limits: Mapping[str, int]) -> int | None:
+    """The task cap of resolved ``limits``: None when it is lifted (-1)."""
+    value = limits.get(TASKS, DEFAULT_TASKS)
+    return None if value == UNLIMITED else value
+
+
 def apply_limits(limits: Mapping[str, int]) -> None:
-    """Set each limit, soft and hard alike; called in the process that is about to exec."""
+    """Set each resource limit, soft and hard alike; called in the process that is about to
+    exec. The task cap is not one (:func:`task_cap`): it is skipped here."""
     for name, value in limits.items():
+        if name == TASKS:
+            continue
         which = getattr(resource, LIMIT_NAMES[name])
         _, hard = resource.getrlimit(which)
         wanted = resource.RLIM_INFINITY if value == UNLIMITED else value

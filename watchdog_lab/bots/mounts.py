@@ -15,9 +15,11 @@ process outside the domain disappears from it. Otherwise any bot could read the 
 of any process, and a Jupyter server started with ``--IdentityProvider.token=...`` would hand
 it the key to run code outside every sandbox.
 
-The namespace is entered in-process (``unshare``), not by starting another program: the kernel
-stays the process the runner started and signals, and no init process sits in between. Root uses
+The namespace is entered in-process (``unshare``), not by starting another program. Root uses
 CAP_SYS_ADMIN directly; anyone else first enters a user namespace mapping only their own ids.
+Where the kernel also gets a PID namespace of its own (see :mod:`.containment`), the mount
+namespace is entered with it and the view is built by that namespace's first process, so that
+the ``/proc`` mounted is the new namespace's: it lists the bot's own processes and no other.
 Mount propagation is made private before anything is mounted, so nothing leaks to the host.
 
 Landlock does not govern file metadata either: ``chmod``, ``chown``, ``utime`` and ``setxattr``
@@ -48,12 +50,14 @@ __all__ = [
     "make_read_only_except",
     "mount_private_proc",
     "outermost",
+    "unshare_namespaces",
 ]
 
 SHM = "/dev/shm"  # noqa: S108 - the shared-memory mount point, replaced, never written
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUSER = 0x10000000
+_CLONE_NEWPID = 0x20000000
 _MS_RDONLY = 1
 _MS_NOSUID = 2
 _MS_NODEV = 4
@@ -208,12 +212,19 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
-def _unshare(libc: ctypes.CDLL) -> None:
+def unshare_namespaces(*, mount: bool = True, pid: bool = False) -> None:
+    """Give this (single-threaded) process its own mount namespace and/or make its next child
+    the first process of a new PID namespace. Root uses CAP_SYS_ADMIN directly; anyone else
+    first enters a user namespace mapping only their own ids (created with them, so that it
+    owns them: a procfs for the new PID namespace may then be mounted in it)."""
+    flags = (_CLONE_NEWNS if mount else 0) | (_CLONE_NEWPID if pid else 0)
+    names = "|".join(n for n, f in (("CLONE_NEWNS", mount), ("CLONE_NEWPID", pid)) if f)
+    libc = _libc()
     if _has_sys_admin():
-        _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+        _check(libc.unshare(flags), f"unshare({names})")
         return
     uid, gid = os.getuid(), os.getgid()
-    _check(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS), "unshare(CLONE_NEWUSER|CLONE_NEWNS)")
+    _check(libc.unshare(_CLONE_NEWUSER | flags), f"unshare(CLONE_NEWUSER|{names})")
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"{uid} {uid} 1")
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
@@ -234,6 +245,7 @@ def enter_private_view(
     private_proc: bool = False,
     read_only: bool = False,
     writable: Sequence[str] = (),
+    unshared: bool = False,
 ) -> None:
     """Move this (single-threaded) process into its own mount namespace where each folder of
     ``hide`` is an empty read-only tmpfs, each path of ``keep`` that lies beneath one is bind
@@ -242,12 +254,16 @@ def enter_private_view(
     ``read_only``) every mount is read-only but the directories of ``writable``.
 
     Paths must be absolute and resolved. The working directory is re-entered by path at the
-    end, so it must be one of the kept paths (or outside every hidden folder).
+    end, so it must be one of the kept paths (or outside every hidden folder). ``unshared``:
+    the caller already entered its own mount namespace (:func:`unshare_namespaces`), as a
+    process that starts a PID namespace does, so that the ``/proc`` mounted here is the new
+    namespace's.
     """
     hidden = outermost([h for h in hide if os.path.isdir(h) and not os.path.islink(h)])
     cwd = os.getcwd()
     libc = _libc()
-    _unshare(libc)
+    if not unshared:
+        unshare_namespaces()
     _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
     # Opened in the new namespace (a bind source must belong to it) and before anything is
     # hidden: the mount source is this very file or folder.

@@ -54,6 +54,11 @@ class SandboxPlan(NamedTuple):
     rlimits: Mapping[str, int] = MappingProxyType({})
     # The bubblewrap executable, for the bubblewrap level.
     bwrap: str | None = None
+    # A PID namespace of its own (see :mod:`.containment`): every process the kernel starts
+    # ends with it. bubblewrap makes its own.
+    pid_namespace: bool = False
+    # At most this many tasks (processes and threads) in that namespace; None: no cap.
+    max_tasks: int | None = None
 
     def to_json(self) -> str:
         data = self._asdict()
