@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import subprocess
 import textwrap
@@ -12,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from watchdog_lab.bots.models import BotState, PromoteBot, RestartPolicy
+from watchdog_lab.bots.models import BotMode, BotState, PromoteBot, RestartPolicy
 from watchdog_lab.bots.runner import ConnectionHandOver
+from watchdog_lab.bots.runner_output import MARKER_METADATA_KEY
 from watchdog_lab.bots.supervisor import BotManager
 from watchdog_lab.vault import CreateConnection, Vault
 
-from .conftest import wait_for, write_notebook
+from .conftest import wait_for, wait_state, write_notebook
 from .sandboxing import bubblewrap_or_skip, landlock_abi_or_skip
 
 SECRET = "sk-live-NotInEnviron-0123456789abcdef"
@@ -152,3 +154,81 @@ def test_a_hand_over_that_no_kernel_reads_never_holds_the_runner() -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+MB = 1024 * 1024
+FLOOD_MB = 160
+#: Resident memory the runner and the kernel may each keep after a flood of FLOOD_MB: a few
+#: MiB of outputs and allocator slack. Keeping every output keeps all FLOOD_MB.
+GROWTH_LIMIT_MB = 60
+# ~20 MB/s of fresh strings (as real output is), then a trickle that goes on until stopped.
+FLOOD = textwrap.dedent(
+    f"""
+    import itertools, time
+    chunk = ("x" * 1023 + "\\n") * 256
+    for i in range({FLOOD_MB * 4}):
+        print(f"block {{i}}\\n" + chunk, end="")
+        time.sleep(0.0125)
+    print("flood done", flush=True)
+    for i in itertools.count():
+        print(f"trickle {{i}} " + "y" * 1000)
+        time.sleep(0.01)
+    """
+)
+
+
+def _rss_mb(pid: int, *, descendants: bool) -> float:
+    """Resident MiB of ``pid``, with its descendants' (a sandbox wrapper's kernel) if asked."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        for line in Path(f"/proc/{current}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        if descendants:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+    return total / 1024
+
+
+def test_a_continuous_bot_flooding_output_stays_flat_in_memory_and_stops_gracefully(
+    manager: BotManager, tmp_path: Path
+) -> None:
+    nb = write_notebook(tmp_path / "flood.ipynb", FLOOD)
+    bot = manager.promote(
+        PromoteBot(notebook=str(nb), name="Flood", mode=BotMode.CONTINUOUS, start=True)
+    )
+    wait_state(manager, "Flood", BotState.RUNNING)
+    status = manager.describe("Flood").status
+    pids = {"runner": status.pid, "kernel": status.kernel_pid}
+    assert all(pids.values())
+
+    def rss() -> dict[str, float]:  # the kernel is the runner's child: counted apart
+        return {
+            "runner": _rss_mb(pids["runner"], descendants=False),  # type: ignore[arg-type]
+            "kernel": _rss_mb(pids["kernel"], descendants=True),  # type: ignore[arg-type]
+        }
+
+    wait_for(lambda: any(r.stream == "stdout" for r in manager.logs("Flood", limit=50)), 30)
+    before = rss()
+    # Measured once the runner has caught up with the flood: a backlog in flight is not kept.
+    wait_for(
+        lambda: any("flood done\n" in r.text for r in manager.tail("Flood", 200)), 120, "flood"
+    )
+    time.sleep(1.0)
+    growth = {name: mb - before[name] for name, mb in rss().items()}
+    logged = manager.paths("Flood").log_file.stat().st_size
+    assert logged > FLOOD_MB * MB, "the log lacks part of the flood (cut records?)"
+    assert all(grown < GROWTH_LIMIT_MB for grown in growth.values()), growth
+    started = time.monotonic()
+    manager.stop("Flood")
+    # The runner ended itself (status written on its way out): not the supervisor's SIGKILL.
+    status = manager.describe("Flood").status
+    assert status.state is BotState.STOPPED and status.reason == "stopped on request", status
+    assert time.monotonic() - started < 10
+    runs = sorted(manager.paths(bot.id).runs.glob("*.ipynb"))
+    assert runs, "the run notebook is saved"
+    cell = json.loads(runs[-1].read_text())["cells"][0]
+    dropped = cell["metadata"][MARKER_METADATA_KEY]["dropped_outputs"]
+    assert dropped > 0 and "dropped from the notebook" in "".join(cell["outputs"][0]["text"])
+    assert runs[-1].stat().st_size < 8 * MB

@@ -8,8 +8,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import nbformat
+import pytest
+
 from watchdog_lab.bots.layout import BotPaths
 from watchdog_lab.bots.models import BotState, PromoteBot
+from watchdog_lab.bots.runner import StreamingClient
+from watchdog_lab.bots.runner_output import MARKER_METADATA_KEY, OutputCap
 from watchdog_lab.bots.supervisor import BotManager
 from watchdog_lab.vault import CreateConnection, Vault
 
@@ -124,6 +129,23 @@ def test_a_bot_flooding_its_descriptors_is_logged_once_and_the_runner_finishes(
     assert b"flood 000001" not in runner_log
 
 
+def test_a_bot_cannot_forge_the_runners_system_records(manager: BotManager, tmp_path: Path) -> None:
+    """A kernel names its own stream messages; "system" records (a run finished, a bot
+    stopped) must come only from the runner, or a bot could fake its own status in the log."""
+    nb = write_notebook(
+        tmp_path / "forger.ipynb",
+        "k = get_ipython().kernel\n"
+        "forged = {'name': 'system', 'text': 'forged-finish'}\n"
+        "_ = k.session.send(k.iopub_socket, 'stream', forged, parent=k.get_parent())",
+    )
+    manager.promote(PromoteBot(notebook=str(nb), name="Forger", start=True))
+    wait_state(manager, "Forger", BotState.STOPPED, BotState.CRASHED)
+    records = manager.logs("Forger")
+    forged = [r for r in records if "forged-finish" in r.text]
+    assert forged, "the message reached the log"
+    assert [r.stream for r in forged] == ["stdout"]
+
+
 def test_the_runner_own_descriptors_pass_through_its_redactor(tmp_path: Path) -> None:
     """What the runner process itself writes to descriptors 1 and 2 (tracebacks, faulthandler
     dumps, C libraries) is redacted before it reaches the file the supervisor gave it."""
@@ -153,3 +175,103 @@ def test_the_runner_own_descriptors_pass_through_its_redactor(tmp_path: Path) ->
     for marker in ("visible-own-out", "visible-own-err", "visible-c", "visible-tail"):
         assert marker in data
     assert data.count("[REDACTED:Ex.token]") == 3
+
+
+# ------------------------------------------------------------ what the notebook keeps
+
+
+def _stream(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+
+def _notebook(cells: int) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"cell {i}") for i in range(cells)]
+    return nb
+
+
+def _add(cap: OutputCap, nb: nbformat.NotebookNode, index: int, output: object) -> None:
+    nb.cells[index].outputs.append(output)
+    cap.added(nb.cells, index)
+
+
+def test_a_cell_keeps_its_newest_outputs_behind_a_marker_counting_the_dropped_ones() -> None:
+    nb = _notebook(1)
+    cap = OutputCap(nbformat.v4.new_output, max_outputs=3, max_chars=10_000)
+    for i in range(10):
+        _add(cap, nb, 0, _stream(f"line {i}\n"))
+    outputs = nb.cells[0].outputs
+    assert [o.text for o in outputs[1:]] == ["line 7\n", "line 8\n", "line 9\n"]
+    assert outputs[0].name == "stderr" and "7 earlier output(s) / 49 characters" in outputs[0].text
+    assert nb.cells[0].metadata[MARKER_METADATA_KEY] == {"dropped_outputs": 7, "dropped_chars": 49}
+    nbformat.validate(nb)
+
+
+def test_one_output_longer_than_the_cells_budget_keeps_the_end_of_its_text() -> None:
+    nb = _notebook(1)
+    cap = OutputCap(nbformat.v4.new_output, max_outputs=10, max_chars=100)
+    _add(cap, nb, 0, _stream("a" * 1000 + "b" * 100))
+    marker, kept = nb.cells[0].outputs
+    assert kept.text == "b" * 100 and "1,000 characters" in marker.text
+
+
+def test_beyond_the_notebooks_budget_the_other_cells_outputs_go_lowest_first() -> None:
+    nb = _notebook(3)
+    cap = OutputCap(nbformat.v4.new_output, max_chars=1000, max_total_chars=2500)
+    _add(cap, nb, 0, _stream("0" * 900))
+    _add(cap, nb, 1, _stream("1" * 900))
+    _add(cap, nb, 2, _stream("2" * 900))
+    assert [o.text for o in nb.cells[1].outputs] == ["1" * 900]
+    assert [o.text for o in nb.cells[2].outputs] == ["2" * 900]
+    (marker,) = nb.cells[0].outputs
+    assert "1 earlier output(s) / 900 characters" in marker.text
+
+
+def test_a_cleared_cell_starts_counting_again() -> None:
+    nb = _notebook(1)
+    cap = OutputCap(nbformat.v4.new_output, max_outputs=2)
+    for i in range(5):
+        _add(cap, nb, 0, _stream(f"{i}\n"))
+    nb.cells[0].outputs[:] = []  # what nbclient does on clear_output
+    _add(cap, nb, 0, _stream("fresh\n"))
+    assert [o.text for o in nb.cells[0].outputs] == ["fresh\n"]
+
+
+def _message(kind: str, display_id: str | None = None, text: str = "") -> dict:
+    content: dict = {"name": "stdout", "text": text} if kind == "stream" else {}
+    if kind != "stream":
+        content = {"data": {"text/plain": text}, "metadata": {}}
+    if display_id:
+        content["transient"] = {"display_id": display_id}
+    header = {"msg_type": kind, "msg_id": "m"}
+    return {
+        "msg_type": kind,
+        "header": header,
+        "parent_header": {"msg_id": "p"},
+        "content": content,
+    }
+
+
+@pytest.mark.parametrize("dropped", [False, True])
+def test_an_updated_display_reaches_its_own_output_after_the_cell_was_trimmed(
+    dropped: bool,
+) -> None:
+    nb = _notebook(1)
+    client = StreamingClient(
+        nb,
+        on_output=lambda msg, index: None,
+        cap=OutputCap(nbformat.v4.new_output, max_outputs=3),
+    )
+    client.clear_before_next_output = False  # as nbclient sets it when a cell starts
+    cell = nb.cells[0]
+    before = [] if dropped else ["early 1\n", "early 2\n"]
+    for text in before:
+        client.process_message(_message("stream", text=text), cell, 0)
+    client.process_message(_message("display_data", "price", "1.00"), cell, 0)
+    for text in ("0\n", "1\n", "2\n")[: 3 if dropped else 2]:
+        client.process_message(_message("stream", text=text), cell, 0)
+    client.process_message(_message("update_display_data", "price", "2.00"), cell, 0)
+    displays = [o for o in cell.outputs if o.output_type == "display_data"]
+    others = [o for o in cell.outputs if o.output_type != "display_data"]
+    assert all("data" not in o for o in others)  # an update never lands on another output
+    assert [d.data["text/plain"] for d in displays] == ([] if dropped else ["2.00"])

@@ -10,7 +10,9 @@ prefix in front of its command). Its environment holds the bot's id and folders 
 the granted connections reach it on a fresh inherited pipe (:class:`ConnectionHandOver`) that
 the SDK reads once at kernel start. Every output is streamed, redacted, to ``logs/bot.jsonl``
 as it arrives, the kernel's descriptors 1 and 2 included (:mod:`.runner_output`), and the
-executed notebook is kept in ``runs/`` with its outputs redacted.
+executed notebook is kept in ``runs/`` with its outputs redacted. Neither the runner's copy of
+the notebook nor the kernel keeps more than the tail of what a cell printed: a continuous
+bot's cell never ends, and its output would otherwise stay in memory for good.
 """
 
 from __future__ import annotations
@@ -40,19 +42,20 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, DeadKernelError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from ..paths import home_dir
 from ..redact import Redactor, install_log_redaction
 from ..sdk import Connection
 from ..sdk.hardening import make_undumpable
 from ..sdk.injection import FD_ENV_VAR, decode_connections, encode_connections
-from .confine import describe_level, launcher_prefix, sandbox_notice
+from .confine import describe_containment, describe_level, launcher_prefix, sandbox_notice
+from .containment import end_session
 from .errors import BotError, NotebookChanged
 from .layout import BotPaths, socket_root
 from .logs import MAX_TEXT, LogWriter
 from .models import BotConfig, BotMode, BotState, BotStatus, ErrorRecord
-from .runner_output import KernelOutput, capture_own_output
+from .runner_output import KernelOutput, OutputCap, capture_own_output
 from .status import process_start_time, read_status, self_identity, write_status
 
 HEARTBEAT_SECONDS = 2.0
@@ -152,16 +155,43 @@ class ConnectionHandOver:
 
 
 class StreamingClient(NotebookClient):
-    """nbclient with a hook on every output message, and prompt detection of a dead kernel."""
+    """nbclient with a hook on every output message, a bound on the outputs it keeps, and
+    prompt detection of a dead kernel.
 
-    def __init__(self, nb: Any, *, on_output: Any, **kwargs: Any) -> None:
+    nbclient keeps every output of a cell until the cell ends; a continuous bot's cell never
+    does. Each output is handed to ``on_output`` (the log) as it arrives, and the notebook
+    keeps only what :class:`OutputCap` allows.
+    """
+
+    def __init__(self, nb: Any, *, on_output: Any, cap: OutputCap, **kwargs: Any) -> None:
         super().__init__(nb, **kwargs)
         self._on_output = on_output
+        self._cap = cap
 
     def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
         result = super().output(outs, msg, display_id, cell_index)
         self._on_output(msg, cell_index)
+        if result is not None:
+            self._bound(cell_index)
         return result
+
+    def _bound(self, cell_index: int) -> None:
+        """Trim the notebook's outputs; keep nbclient's display-id indices pointing at the
+        same outputs (an update of a dropped display is ignored)."""
+        cells = self.nb.cells
+        tracked = {
+            (display_id, index): [cells[index].outputs[i] for i in positions]
+            for display_id, cell_map in self._display_id_map.items()
+            for index, positions in cell_map.items()
+            if positions
+        }
+        if not self._cap.added(cells, cell_index) or not tracked:
+            return
+        for (display_id, index), kept in tracked.items():
+            where = {id(out): i for i, out in enumerate(cells[index].outputs)}
+            self._display_id_map[display_id][index] = [
+                where[id(out)] for out in kept if id(out) in where
+            ]
 
     async def _async_poll_kernel_alive(self) -> None:
         # nbclient polls once a second; a bot's restart budget is tighter than that.
@@ -212,6 +242,7 @@ class Runner:
             runs=previous.runs,
             last_error=previous.last_error,
             sandbox=describe_level(self.config.sandbox),
+            containment=describe_containment(self.config.sandbox, self.config.rlimits),
             last_seq=self.log.seq,
         )
         self._status_lock = threading.Lock()
@@ -290,7 +321,7 @@ class Runner:
         threading.Thread(target=self._heartbeat, daemon=True).start()
         self.system(
             f"runner started (pid {self.status.pid}, mode {self.config.mode.value}, "
-            f"sandbox {self.status.sandbox})"
+            f"sandbox {self.status.sandbox}, containment {self.status.containment})"
         )
         try:
             notice = sandbox_notice(self.config.sandbox)
@@ -453,12 +484,17 @@ class Runner:
             )
             self.system(f"run {run_no}: kernel started (pid {self._kernel_pid})")
 
+        def on_cell_execute(cell_index: int, **_: Any) -> None:
+            current_cell["index"] = cell_index
+
         client = StreamingClient(
             nb,
             on_output=on_output,
+            cap=OutputCap(nbformat.v4.new_output),
             km=km,
             kernel_name=self.config.kernel_name,
-            timeout=self.config.cell_timeout,
+            timeout_func=self._cell_timeout(nb),
+            on_cell_execute=on_cell_execute,
             startup_timeout=60,
             resources={"metadata": {"path": str(self.paths.state)}},
             extra_arguments=[
@@ -470,6 +506,11 @@ class Runner:
                 # ipykernel batches output every 0.2 s; a live bot log wants it sooner.
                 "--IPKernelApp.exec_lines=import sys as _s; "
                 "_s.stdout.flush_interval = _s.stderr.flush_interval = 0.05",
+                # IPython keeps a copy of everything a cell prints (history outputs) until the
+                # cell ends, with history disabled too: a continuous bot's kernel would grow by
+                # all it ever printed. The runner logs the output; the kernel keeps none.
+                "--IPKernelApp.exec_lines=get_ipython().history_manager.outputs = "
+                "type('NoOutputHistory', (dict,), {'__missing__': lambda self, key: []})()",
             ],
             on_notebook_start=on_start,
         )
@@ -493,6 +534,8 @@ class Runner:
                 stderr=output.stderr,
                 pass_fds=(handover.read_fd,) if handover is not None else (),
             )
+        except CellTimeoutError:
+            error = self._timed_out(nb, current_cell.get("index"))
         except CellExecutionError as exc:
             error = f"cell raised {exc.ename}" if getattr(exc, "ename", "") else "a cell failed"
         except DeadKernelError:
@@ -508,6 +551,42 @@ class Runner:
         if self._stop.is_set():
             return None
         return error
+
+    def _cell_timeout(self, nb: Any) -> Any:
+        """nbclient's per-cell timeout, from the bot's ``cell_timeout`` (None: no limit).
+
+        A continuous bot's last code cell is its loop, meant to run until stopped: the limit
+        bounds the cells before it (set-up that must not hang), never the loop itself.
+        """
+        limit = self.config.cell_timeout
+        if not limit:
+            return None
+        exempt = None
+        if self.config.mode is BotMode.CONTINUOUS:
+            code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+            exempt = code[-1] if code else None
+        return lambda cell: None if cell is exempt else limit
+
+    def _timed_out(self, nb: Any, cell_index: int | None) -> str:
+        """The failure of a run whose cell outlived the bot's ``cell_timeout``."""
+        limit = self.config.cell_timeout or 0
+        where = f"cell {cell_index + 1}" if cell_index is not None else "a cell"
+        reason = (
+            f"{where} timed out: still running after {limit:g}s (the bot's cell timeout); "
+            "its kernel was stopped"
+        )
+        if not self._stop.is_set():
+            source = nb.cells[cell_index].source if cell_index is not None else ""
+            self._update(
+                last_error=ErrorRecord(
+                    cell_index=cell_index,
+                    source=self.redactor.redact(source),
+                    ename="CellTimeout",
+                    evalue=f"still running after {limit:g}s",
+                    at=time.time(),
+                )
+            )
+        return reason
 
     def _in_thread(self, func: Any, **kwargs: Any) -> Any:
         """Run nbclient off the main thread. nbclient takes over SIGINT/SIGTERM while it runs
@@ -541,6 +620,8 @@ class Runner:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+            if process is not None:  # where no PID namespace holds them: what kept its session
+                end_session(process.pid, None)
             run_sync(km.cleanup_resources)()
         except Exception as exc:  # never let cleanup take the runner down
             log.warning("kernel cleanup: %s", type(exc).__name__)
@@ -559,9 +640,14 @@ class Runner:
         kind = msg.get("msg_type") or msg.get("header", {}).get("msg_type")
         content = msg.get("content", {})
         if kind == "stream":
-            self.log.write(
-                content.get("name", "stdout"), content.get("text", ""), cell=cell_index, run=run_no
-            )
+            # The kernel names the stream; only the runner may write "system" records, so a
+            # bot cannot forge one ("notebook finished") by sending its own stream message.
+            name = "stderr" if content.get("name") == "stderr" else "stdout"
+            text = content.get("text", "")
+            if len(text) > MAX_TEXT:  # a record holds 64 KiB: split, not cut, once redacted
+                text = self.redactor.redact(text)  # (a secret must not straddle two records)
+            for start in range(0, len(text), MAX_TEXT):
+                self.log.write(name, text[start : start + MAX_TEXT], cell=cell_index, run=run_no)
         elif kind in ("display_data", "execute_result"):
             text = content.get("data", {}).get("text/plain")
             if text:
