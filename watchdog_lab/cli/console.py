@@ -6,6 +6,14 @@ connections): even a bug that formats a secret into a message prints a marker in
 The one deliberate exception is :meth:`Console.reveal`, for the two-factor secret that must be
 shown to the user exactly once.
 
+Every line is also terminal-safe: much of what the CLI shows was chosen by a bot or a kernel
+(log records, exception text, package names read from a notebook, names in audit events), and
+a terminal obeys control characters wherever they come from. So every control character except
+newline and tab is shown escaped (:func:`watchdog_lab.textsafe.escape`), whichever command
+printed it; renderers that lay text out as lines or cells escape newlines themselves, where a
+newline would forge a line of their own layout. Only the promote spinner (``cmd_bots.Steps``)
+writes its own ``\r`` and erase sequence, around text that went through :meth:`Console.clean`.
+
 Hidden prompts switch terminal echo off themselves rather than calling :func:`getpass.getpass`
 once per line: a pasted PEM key arrives as many lines at once, and getpass discards pending
 input each time it is called, which would drop the rest of the paste.
@@ -14,12 +22,12 @@ input each time it is called, which would drop the rest of the paste.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, TextIO
 
+from ..textsafe import escape, json_text
 from .errors import InputEnded, NotInteractive
 
 if TYPE_CHECKING:
@@ -65,7 +73,8 @@ class Console:
             self.redactor.add_secrets(batch)
 
     def clean(self, text: str) -> str:
-        return self.redactor.redact(text)
+        """Redacted first (a secret is matched as stored), then escaped for the terminal."""
+        return escape(self.redactor.redact(text), newlines=True)
 
     # --------------------------------------------------------------------- output
 
@@ -73,8 +82,9 @@ class Console:
         self.stdout.write(self.clean(text) + "\n")
         self.stdout.flush()
 
-    def json(self, data: object) -> None:
-        self.out(json.dumps(data, indent=2, ensure_ascii=False))
+    def json(self, data: object, *, indent: int | None = 2) -> None:
+        """JSON whose strings carry no raw control character (still the same data once parsed)."""
+        self.out(json_text(data, indent=indent))
 
     def note(self, text: str) -> None:
         """Progress and confirmations: stderr, so stdout stays parseable."""

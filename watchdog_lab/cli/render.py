@@ -1,11 +1,22 @@
-"""Plain-text layout for people: aligned tables, local times, masked fields on one line."""
+"""Plain-text layout for people: aligned tables, local times, masked fields on one line.
+
+A cell or a field is one line by meaning, and much of what fills them was chosen by a bot or a
+kernel: :func:`line` shows a newline in it as ``\\n`` (with every other control character), so
+that no value can start a row or a field of its own.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
 
+from ..textsafe import escape
 from ..vault import AuditEvent, DescribeConnection
+
+
+def line(text: str) -> str:
+    """``text`` as one terminal-safe line: newlines and controls shown escaped."""
+    return escape(text)
 
 
 def when(ts: float | None) -> str:
@@ -16,6 +27,7 @@ def when(ts: float | None) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns padded to their widest cell; the last column is left ragged."""
+    rows = [[line(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row[:-1]):
@@ -50,15 +62,15 @@ def connections(items: Sequence[DescribeConnection]) -> str:
 
 
 def connection(c: DescribeConnection) -> str:
-    width = max((len(k) for k in c.fields), default=0)
+    width = max((len(line(k)) for k in c.fields), default=0)
     lines = [
-        f"name:     {c.name}",
-        f"kind:     {c.kind}",
+        f"name:     {line(str(c.name))}",
+        f"kind:     {line(str(c.kind))}",
         f"id:       {c.id}",
         f"created:  {when(c.created_at)}",
         f"updated:  {when(c.updated_at)}",
         "fields (masked):",
-        *(f"  {k.ljust(width)}  {v}" for k, v in sorted(c.fields.items())),
+        *(f"  {line(k).ljust(width)}  {line(v)}" for k, v in sorted(c.fields.items())),
     ]
     return "\n".join(lines)
 

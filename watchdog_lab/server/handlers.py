@@ -248,6 +248,8 @@ def validation_message(error: ValidationError) -> str:
 
 _PROBLEMS = {
     "missing": "is required",
+    "parameter_name": "is not a usable parameter name (a Python identifier, not a keyword nor "
+    "a __dunder__ name, at most 64 characters)",
     "extra_forbidden": "is not an accepted field",
     "string_type": "must be a string",
     "bool_type": "must be true or false",
