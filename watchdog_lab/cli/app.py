@@ -19,6 +19,8 @@ from pydantic import ValidationError
 
 from .._version import __version__
 from ..bots.errors import BotError
+from ..errors import InvalidSetting
+from ..settings import load_settings
 from ..vault import VaultError
 from . import cmd_audit, cmd_bots, cmd_connections, cmd_doctor, cmd_vault
 from .console import Console
@@ -87,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     try:
         args = build_parser().parse_args(argv)
-        ctx = Context(console, args.home, args.password_file)
+        ctx = Context(console, args.home, args.password_file, load_settings())
         return int(args.handler(ctx, args) or 0)
     except KeyboardInterrupt:
         console.note("\ninterrupted; nothing more was changed.")
@@ -95,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         console.error(str(exc))
         return exc.exit_code
+    except InvalidSetting as exc:
+        console.error(f"{exc} Fix it in your Jupyter config (see `jupyter --paths`).")
+        return EXIT_ERROR
     except (VaultError, BotError) as exc:
         console.error(str(exc))
         return EXIT_ERROR

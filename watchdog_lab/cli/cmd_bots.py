@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import keyword
 import math
 import os
 import shutil
@@ -24,7 +23,17 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from ..bots.models import BotMode, BotState, DescribeBot, ListBotsResponse, LogRecord, PromoteBot
+from ..bots.models import (
+    MAX_CELL_TIMEOUT,
+    BotMode,
+    BotState,
+    DescribeBot,
+    ListBotsResponse,
+    LogRecord,
+    PromoteBot,
+    parameter_name,
+)
+from ..settings import UV_CACHE_ENV
 from . import render
 from .console import Console
 from .errors import EXIT_INTERRUPTED, Aborted, UsageError
@@ -34,7 +43,7 @@ if TYPE_CHECKING:
     from ..bots.supervisor import BotManager
     from ..vault import Vault
 
-UV_CACHE_ENV = "WATCHDOG_LAB_UV_CACHE"
+
 DEFAULT_LOG_LINES = 20
 SPIN_SECONDS = 0.1
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -49,18 +58,15 @@ UNSANDBOXED_WARNING = (
 # ------------------------------------------------------------------------ the core
 
 
-def _manager(vault: Vault) -> BotManager:
-    """The bots core over this vault, its uv cache from ``WATCHDOG_LAB_UV_CACHE`` if set."""
-    from ..bots.supervisor import BotManager
-
-    cache = os.environ.get(UV_CACHE_ENV)
-    return BotManager(vault, uv_cache=Path(cache).expanduser().absolute() if cache else None)
+def _manager(ctx: Context, vault: Vault) -> BotManager:
+    """The bots core over this vault, configured as the server's (``c.WatchdogLab.*``)."""
+    return ctx.settings.bot_manager(vault)
 
 
 @contextlib.contextmanager
 def _bots(ctx: Context) -> Iterator[tuple[Vault, BotManager]]:
     with ctx.existing_vault() as vault:
-        yield vault, _manager(vault)
+        yield vault, _manager(ctx, vault)
 
 
 # -------------------------------------------------------------------- arguments
@@ -87,17 +93,20 @@ def _shown_key(key: str) -> str:
 
 
 def parse_params(items: list[str]) -> dict[str, object]:
-    """``KEY=VALUE`` options as the notebook's parameters (papermill assigns them as Python)."""
+    """``KEY=VALUE`` options as the notebook's parameters.
+
+    Names are judged by the core's rule (which :class:`PromoteBot` enforces for every caller);
+    asking it here names the offending option as the user typed it.
+    """
     params: dict[str, object] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep:
             raise UsageError("--param takes KEY=VALUE (like --param size=10); one has no '='.")
-        if not key.isidentifier() or keyword.iskeyword(key):
-            raise UsageError(
-                f"--param {_shown_key(key)}: a parameter name must be a Python identifier "
-                "(letters, digits and '_', not starting with a digit, not a keyword)."
-            )
+        try:
+            parameter_name(key)
+        except ValueError as exc:
+            raise UsageError(f"--param {_shown_key(key)}: {exc}.") from None
         if key in params:
             raise UsageError(f"--param {key!r} is given twice.")
         params[key] = _param_value(raw)
@@ -111,6 +120,24 @@ def _interval(text: str | None) -> float:
         raise UsageError("--every takes a number of seconds, like --every 60.") from None
     if not math.isfinite(seconds) or seconds <= 0:
         raise UsageError("--every takes a number of seconds greater than 0, like --every 60.")
+    return seconds
+
+
+def _cell_timeout(text: str | None) -> float | None:
+    """``--cell-timeout``: seconds, 0 for no limit; None (not given) leaves the default."""
+    if text is None:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise UsageError(
+            "--cell-timeout takes a number of seconds, like --cell-timeout 300."
+        ) from None
+    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_CELL_TIMEOUT:
+        raise UsageError(
+            f"--cell-timeout takes 0 (no limit) to {MAX_CELL_TIMEOUT} seconds, like "
+            "--cell-timeout 300."
+        )
     return seconds
 
 
@@ -138,6 +165,8 @@ def promote_request(args: argparse.Namespace) -> PromoteBot:
             interval=interval,
             parameters=params,
             allow_packages=args.allow_package or [],
+            allow_startup_code=args.allow_startup_code or [],
+            cell_timeout=_cell_timeout(args.cell_timeout),
         )
     except ValidationError as exc:
         # Field names and pydantic's own words; never the input values.
@@ -218,6 +247,7 @@ def status_text(bot: DescribeBot) -> str:
         ("runs", str(s.runs)),
         ("restarts", str(s.restarts)),
         ("sandbox", sandbox_text(s.sandbox)),
+        ("containment", s.containment or "-"),
         ("connections", ", ".join(bot.connections) or "-"),
         ("parameters", _params_text(bot.parameters)),
         ("notebook", f"version {bot.notebook_version}"),
@@ -228,7 +258,8 @@ def status_text(bot: DescribeBot) -> str:
         ("folder", bot.folder),
     ]
     width = max(len(label) for label, _ in rows) + 1
-    return "\n".join(f"{(label + ':').ljust(width)}  {value}" for label, value in rows)
+    # Each value is one line: a newline in a reason or an error must not forge a field.
+    return "\n".join(f"{(label + ':').ljust(width)}  {render.line(value)}" for label, value in rows)
 
 
 def bots_table(bots: list[DescribeBot]) -> str:
@@ -248,15 +279,27 @@ def bots_table(bots: list[DescribeBot]) -> str:
 
 
 def log_lines(record: LogRecord) -> list[str]:
-    """One record as lines, each prefixed with its time and stream (records can span lines)."""
-    prefix = f"{render.when(record.ts)} {record.stream:<7}"
-    text = record.text[:-1] if record.text.endswith("\n") else record.text
-    return [f"{prefix} {line}".rstrip() for line in text.split("\n")]
+    """One record as lines: the first prefixed with its time and stream, the rest indented.
+
+    A record line always starts with its time and a continuation line with spaces, so a bot's
+    own newline cannot start what looks like a record: a copied prefix such as
+    ``... system  notebook finished`` stays indented under the record that printed it. Every
+    line is terminal-safe.
+    """
+    prefix = f"{render.when(record.ts)} {render.line(record.stream):<7}"
+    text = record.text.replace("\r\n", "\n")
+    text = text[:-1] if text.endswith("\n") else text
+    first, *rest = text.split("\n")
+    indent = " " * len(prefix)
+    return [
+        f"{prefix} {render.line(first)}".rstrip(),
+        *(f"{indent} {render.line(line)}".rstrip() for line in rest),
+    ]
 
 
 def _print_record(console: Console, record: LogRecord, as_json: bool) -> None:
     if as_json:
-        console.out(json.dumps(record.model_dump(exclude_none=True), ensure_ascii=False))
+        console.json(record.model_dump(exclude_none=True), indent=None)
     else:
         console.out("\n".join(log_lines(record)))
 
@@ -543,6 +586,19 @@ def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.Argume
         action="append",
         metavar="NAME",
         help="accept a package the typosquat check flags (repeatable)",
+    )
+    promote.add_argument(
+        "--allow-startup-code",
+        action="append",
+        metavar="NAME",
+        help="trust a package that runs code at every Python start, e.g. a .pth import line "
+        "(repeatable; refused otherwise)",
+    )
+    promote.add_argument(
+        "--cell-timeout",
+        metavar="SECONDS",
+        help="fail a run whose cell runs longer than SECONDS (0: no limit, the default); a "
+        "continuous bot's last cell, its loop, is never limited",
     )
     promote.add_argument("--start", action="store_true", help="start the bot once promoted")
     promote.set_defaults(handler=run_promote, mode=None, every=None)

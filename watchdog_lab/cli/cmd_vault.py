@@ -31,31 +31,36 @@ def add_kdf_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--kdf-time-cost",
         type=int,
-        default=_DEFAULT_KDF.time_cost,
         metavar="N",
-        help="passes over memory (default %(default)s)",
+        help=f"passes over memory (default: c.WatchdogLab.argon2_time_cost, "
+        f"{_DEFAULT_KDF.time_cost} unless configured)",
     )
     group.add_argument(
         "--kdf-memory-mib",
         type=int,
-        default=_DEFAULT_KDF.memory_kib // 1024,
         metavar="MIB",
-        help="memory in MiB (default %(default)s)",
+        help=f"memory in MiB (default: c.WatchdogLab.argon2_memory_kib / 1024, "
+        f"{_DEFAULT_KDF.memory_kib // 1024} unless configured)",
     )
     group.add_argument(
         "--kdf-parallelism",
         type=int,
-        default=_DEFAULT_KDF.parallelism,
         metavar="N",
-        help="lanes (default %(default)s)",
+        help=f"lanes (default: c.WatchdogLab.argon2_parallelism, "
+        f"{_DEFAULT_KDF.parallelism} unless configured)",
     )
 
 
-def kdf_from_args(args: argparse.Namespace) -> KdfParams:
+def kdf_from_args(args: argparse.Namespace, configured: KdfParams) -> KdfParams:
+    """The costs given as options, each falling back to the configured one."""
     params = KdfParams(
-        time_cost=args.kdf_time_cost,
-        memory_kib=args.kdf_memory_mib * 1024,
-        parallelism=args.kdf_parallelism,
+        time_cost=configured.time_cost if args.kdf_time_cost is None else args.kdf_time_cost,
+        memory_kib=configured.memory_kib
+        if args.kdf_memory_mib is None
+        else args.kdf_memory_mib * 1024,
+        parallelism=configured.parallelism
+        if args.kdf_parallelism is None
+        else args.kdf_parallelism,
     )
     try:
         params.check()
@@ -71,7 +76,7 @@ def _kdf_text(params: KdfParams) -> str:
 
 
 def run_init(ctx: Context, args: argparse.Namespace) -> int:
-    kdf = kdf_from_args(args)
+    kdf = kdf_from_args(args, ctx.settings.kdf)
     vault = ctx.vault(kdf)
     if vault.state is not VaultState.ABSENT:
         raise VaultExists(str(vault.path))
@@ -88,7 +93,7 @@ def run_init(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_password_change(ctx: Context, args: argparse.Namespace) -> int:
-    kdf = kdf_from_args(args)
+    kdf = kdf_from_args(args, ctx.settings.kdf)
     with ctx.existing_vault(kdf) as vault:
         old = ctx.unlock(vault)
         new = new_password(

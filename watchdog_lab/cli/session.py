@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ..settings import WatchdogLab
 from ..vault import KdfParams, Vault, VaultError, VaultNotFound, VaultState, resolve_kind
 from .console import Console
 from .passwords import current_password, totp_code
@@ -20,12 +21,22 @@ VAULT_LABEL = "vault"
 
 @dataclass
 class Context:
+    """What every command gets: the console, the options common to all, and the settings read
+    from the same Jupyter config files as the server (``c.WatchdogLab.*``)."""
+
     console: Console
     home: str | None
     password_file: str | None
+    settings: WatchdogLab = field(default_factory=WatchdogLab)
+
+    def __post_init__(self) -> None:
+        # --home wins over c.WatchdogLab.home, as a server's command line wins over its files.
+        if self.home is None:
+            self.home = self.settings.home
 
     def vault(self, kdf: KdfParams | None = None) -> Vault:
-        return Vault(self.home, kdf=kdf)
+        """The vault; a new one or a new password gets ``kdf``, else the configured costs."""
+        return Vault(self.home, kdf=kdf or self.settings.kdf)
 
     def existing_vault(self, kdf: KdfParams | None = None) -> Vault:
         vault = self.vault(kdf)

@@ -8,133 +8,44 @@ reach them through ``self.extensionapp``; they hold no state of their own.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default, validate
+from traitlets import TraitError
 
 from .._version import __version__
-from ..bots.models import RestartPolicy
 from ..bots.supervisor import BotManager
-from ..paths import HOME_ENV, home_dir
+from ..paths import home_dir
 from ..redact import Redactor
-from ..vault import KdfParams, Vault
+from ..settings import WatchdogLab as WatchdogLabSettings
+from ..settings import describe_trait_error
+from ..vault import Vault
 from .broker import KernelBroker
 from .idle import IdleLock
 from .jobs import BotOperations
 from .routes import route_table
 
 
-class WatchdogLab(ExtensionApp):
-    """Loaded by ``jupyter server`` / ``jupyter lab``; configured as ``c.WatchdogLab.*``."""
+class WatchdogLab(ExtensionApp, WatchdogLabSettings):
+    """Loaded by ``jupyter server`` / ``jupyter lab``; configured as ``c.WatchdogLab.*``, whose
+    settings (and their checks) it inherits from :class:`~watchdog_lab.settings.WatchdogLab`,
+    the class the CLI loads from the same files."""
 
     name = "watchdog_lab"
     description = "WatchDog Lab: sealed exchange keys and supervised trading bots."
     version = __version__
     load_other_extensions = True
 
-    home = Unicode(
-        help=(
-            "Folder that holds the vault and the bots. Defaults to "
-            f"${HOME_ENV} when set, else ~/.watchdog-lab."
-        ),
-    ).tag(config=True)
-
-    @default("home")
-    def _default_home(self) -> str:
-        return str(home_dir())
-
-    auto_lock_minutes = Float(
-        30.0,
-        help="Lock the vault (drop the data key) after this many minutes without a vault "
-        "operation. 0 disables the idle lock.",
-    ).tag(config=True)
-
-    argon2_time_cost = Int(3, help="Argon2id passes for a new vault or password.").tag(config=True)
-    argon2_memory_kib = Int(64 * 1024, help="Argon2id memory in KiB.").tag(config=True)
-    argon2_parallelism = Int(4, help="Argon2id lanes.").tag(config=True)
-
-    sandbox = Unicode(
-        "best",
-        help="Bot sandbox: 'best' (strongest available, 'unsandboxed' reported loudly when "
-        "nothing is), 'landlock', 'bubblewrap', 'require' (refuse to run unsandboxed), 'none'.",
-    ).tag(config=True)
-
-    kernel_sandbox = Unicode(
-        "best",
-        help="Interactive kernels this server starts: 'best' confines them where the machine "
-        "allows (Landlock + a private mount view: no WatchDog Lab home, no Jupyter runtime "
-        "folder with the server's token, a private /proc, no server secrets in the "
-        "environment); 'none' starts them unconfined. Bot kernelspecs are always confined as "
-        "their bot.",
-    ).tag(config=True)
-
-    @validate("kernel_sandbox")
-    def _valid_kernel_sandbox(self, proposal: Any) -> str:
-        from ..provisioning import KERNEL_SANDBOX_MODES
-
-        mode = str(proposal["value"]).strip().lower()
-        if mode not in KERNEL_SANDBOX_MODES:
-            raise TraitError(
-                f"kernel_sandbox: {proposal['value']!r} is not one of "
-                f"{', '.join(KERNEL_SANDBOX_MODES)}."
-            )
-        return mode
-
-    bot_rlimits = Dict(
-        default_value={},
-        help="Resource limits for bot kernels, e.g. {'nofile': 1024, 'as': 4 * 2**30}.",
-    ).tag(config=True)
-
-    bot_connect_ports = List(
-        Int(),
-        default_value=[443, 80],
-        help="TCP ports a bot kernel may connect to (any address; Landlock ABI 4 or later). "
-        "Every other port is refused, which keeps bots off interactive kernels' channels and "
-        "this server. Add a port only for a service bots must reach (e.g. a proxy).",
-    ).tag(config=True)
-
-    @validate("bot_connect_ports")
-    def _valid_connect_ports(self, proposal: Any) -> list[int]:
-        ports = list(proposal["value"])
-        bad = [p for p in ports if not 1 <= p <= 65535]
-        if bad:
-            raise TraitError(f"bot_connect_ports: {bad} are not TCP ports (1 to 65535).")
-        return ports
-
-    dependency_denylist = List(
-        Unicode(),
-        default_value=[],
-        help="Extra package names a promoted bot may never install (added to the built-in list).",
-    ).tag(config=True)
-
-    dependency_allow = List(
-        Unicode(),
-        default_value=[],
-        help="Package names exempt from the typosquat check (never from the denylist).",
-    ).tag(config=True)
-
-    wheels_only = Bool(
-        True, help="Install bot dependencies from wheels only (no setup.py runs)."
-    ).tag(config=True)
-
-    restart_backoff_initial = Float(0.5, help="First restart delay of a failed bot (s).").tag(
-        config=True
-    )
-    restart_backoff_max = Float(60.0, help="Longest restart delay of a failed bot (s).").tag(
-        config=True
-    )
-    restart_max_failures = Int(
-        5, help="Failures within restart_window_seconds that mark a bot crashed."
-    ).tag(config=True)
-    restart_window_seconds = Float(300.0, help="Crash-loop window (s).").tag(config=True)
-
-    uv_cache_dir = Unicode(
-        "",
-        help="uv's package cache shared by every bot environment (default: <home>/cache/uv). "
-        "Keep it on the same filesystem as the home: venvs hardlink their files from it.",
-    ).tag(config=True)
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Stop the server on a bad ``c.WatchdogLab.*`` value. jupyter_server would log the
+        error and go on with the defaults: a server that silently ran bots with ``best``
+        instead of the ``require`` the user wrote would be worse than none."""
+        try:
+            super()._link_jupyter_server_extension(serverapp)
+        except TraitError as exc:
+            message = describe_trait_error(exc)
+            self.log.critical("WatchDog Lab cannot start: %s", message)
+            raise SystemExit(f"WatchDog Lab cannot start: {message}") from None
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -146,10 +57,6 @@ class WatchdogLab(ExtensionApp):
         self.broker: KernelBroker | None = None
 
     @property
-    def kdf(self) -> KdfParams:
-        return KdfParams(self.argon2_time_cost, self.argon2_memory_kib, self.argon2_parallelism)
-
-    @property
     def vault(self) -> Vault:
         """The server's vault; exists from settings initialisation until the extension stops."""
         if self._vault is None:
@@ -159,26 +66,7 @@ class WatchdogLab(ExtensionApp):
     @property
     def bots(self) -> BotManager:
         if self._bots is None:
-            from ..bots.policy import DEFAULT_DENYLIST, DependencyPolicy
-
-            self._bots = BotManager(
-                self.vault,
-                sandbox_mode=self.sandbox,
-                rlimits={k: int(v) for k, v in self.bot_rlimits.items()},
-                restart=RestartPolicy(
-                    backoff_initial=self.restart_backoff_initial,
-                    backoff_max=self.restart_backoff_max,
-                    max_failures=self.restart_max_failures,
-                    window_seconds=self.restart_window_seconds,
-                ),
-                policy=DependencyPolicy(
-                    denylist=(*DEFAULT_DENYLIST, *self.dependency_denylist),
-                    allow=tuple(self.dependency_allow),
-                ),
-                wheels_only=self.wheels_only,
-                connect_ports=list(self.bot_connect_ports),
-                uv_cache=Path(self.uv_cache_dir) if self.uv_cache_dir else None,
-            )
+            self._bots = self.bot_manager(self.vault)
         return self._bots
 
     @property
@@ -221,7 +109,13 @@ class WatchdogLab(ExtensionApp):
         self.idle_lock.start()
         # Every kernel started from now on gets a broker token (and no secret).
         self.broker = KernelBroker.for_server(self.serverapp, lambda: self.vault)
+        from ..bots.kernelspec import kernel_dirs
         from ..provisioning.setup import confine_server_kernels
+
+        # Bots' kernelspecs, listed by their bot's name: a notebook opened on one runs in the
+        # bot's environment, confined as the bot (the spec names the bot provisioner).
+        specs = self.serverapp.kernel_spec_manager
+        specs.kernel_dirs.extend(d for d in kernel_dirs(self.home) if d not in specs.kernel_dirs)
 
         # Every kernelspec without a provisioner of its own starts confined from now on.
         self._kernel_sandbox_undo = confine_server_kernels(

@@ -1,0 +1,62 @@
+"""The CLI reads ``c.WatchdogLab.*`` from the same Jupyter config files as the server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from watchdog_lab.bots.layout import BotPaths
+from watchdog_lab.bots.registry import BotRegistry
+from watchdog_lab.settings import UV_CACHE_ENV
+from watchdog_lab.vault import Vault
+
+from ..support import write_notebook
+from .conftest import FAST_KDF, Cli
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "jupyter-config"
+    folder.mkdir()
+    return folder
+
+
+def test_a_bot_promoted_by_the_cli_records_the_configured_sandbox_and_restart_policy(
+    cli: Cli, config_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    (config_dir / "jupyter_server_config.py").write_text(
+        'c.WatchdogLab.sandbox = "require"\nc.WatchdogLab.restart_max_failures = 2\n'
+    )
+    env = {
+        "JUPYTER_CONFIG_DIR": str(config_dir),
+        UV_CACHE_ENV: str(tmp_path_factory.getbasetemp() / "uv-cache"),
+    }
+    cli.ok("init", *FAST_KDF, env=env)
+    notebook = write_notebook(tmp_path / "plain.ipynb", "print('hello')")
+    cli.ok("bots", "promote", str(notebook), "--name", "Configured", "--once", env=env, timeout=300)
+    with Vault(cli.home) as vault:
+        (bot_id,) = [r.id for r in BotRegistry(vault.store).list() if r.name == "Configured"]
+    config = json.loads(BotPaths(cli.home, bot_id).config_file.read_text())
+    assert config["sandbox"] == "require"
+    assert config["restart"]["max_failures"] == 2
+
+
+def test_the_cli_refuses_to_start_on_a_bad_setting_naming_it_and_its_values(
+    cli: Cli, config_dir: Path
+) -> None:
+    (config_dir / "jupyter_server_config.py").write_text('c.WatchdogLab.sandbox = "bogus"\n')
+    result = cli.run("init", *FAST_KDF, env={"JUPYTER_CONFIG_DIR": str(config_dir)})
+    assert result.rc == 1
+    assert "c.WatchdogLab.sandbox" in result.err
+    assert "'best', 'require', 'landlock', 'bubblewrap', 'none'" in result.err
+    assert not (cli.home / "vault.db").exists()  # nothing ran
+
+
+def test_the_configured_argon2_cost_makes_the_cli_s_new_vault(cli: Cli, config_dir: Path) -> None:
+    (config_dir / "jupyter_server_config.json").write_text(
+        json.dumps({"WatchdogLab": {"argon2_time_cost": 1, "argon2_memory_kib": 8192}})
+    )
+    result = cli.ok("init", "--kdf-parallelism", "1", env={"JUPYTER_CONFIG_DIR": str(config_dir)})
+    assert "Argon2id t=1, m=8 MiB, p=1" in result.out
