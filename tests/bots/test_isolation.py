@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from watchdog_lab.bots.layout import BotPaths
+from watchdog_lab.bots.limits import default_data_limit
 from watchdog_lab.bots.models import BotMode, BotState, PromoteBot, RestartPolicy
 from watchdog_lab.bots.supervisor import BotManager
 from watchdog_lab.vault import CreateConnection, Vault
@@ -76,6 +77,7 @@ attempt("signal_b_kernel", lambda: os.kill(b_kernel_pid, 0))
 attempt("signal_b_runner", lambda: os.kill(b_runner_pid, 0))
 attempt("own_state", lambda: open("mine.txt", "w").write("ok"))
 print("nofile:", resource.getrlimit(resource.RLIMIT_NOFILE)[0], flush=True)
+print("data:", resource.getrlimit(resource.RLIMIT_DATA)[0], flush=True)
 """
 
 
@@ -141,6 +143,8 @@ def test_a_bot_reaches_nothing_of_another_bot_nor_the_vault_nor_its_own_venv(
     assert outcome["own_venv"] == ("OSError" if "private mounts" in level else "PermissionError")
     assert outcome["own_state"] == "allowed 2", "the positive control: A runs and writes state"
     assert outcome["nofile"] == str(NOFILE)
+    # A runaway allocation fails in the bot, not in the machine's OOM killer.
+    assert outcome["data"] == str(default_data_limit())
     # In its own PID namespace, A cannot even name B's processes; else Landlock (ABI 6) scopes
     # A's signals to its own domain.
     contained = (manager.describe("A").status.containment or "").startswith("pid namespace")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -83,3 +84,10 @@ def test_the_task_cap_is_no_resource_limit_of_the_kernel_process() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "True"
+
+
+def test_a_bots_processes_get_half_the_machines_memory_by_default_and_may_lift_it() -> None:
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert resolve_limits({})["data"] == max(1024**3, physical // 2)
+    assert resolve_limits({"data": 2 * 1024**3})["data"] == 2 * 1024**3
+    assert resolve_limits({"data": -1})["data"] == -1

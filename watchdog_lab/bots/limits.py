@@ -10,15 +10,20 @@ not the bot's style:
 - ``pids`` 1024: tasks (processes and threads) in the bot kernel's PID namespace, which is
   what caps a fork bomb (see :mod:`.containment`); not a resource limit of one process but of
   the whole namespace, enforced where the namespace exists and Linux is 6.14 or later.
-- ``as``, ``cpu``, ``data``, ``nproc``, ``stack``: unlimited unless configured. An address-space
-  cap that suits one bot kills another (numpy and OpenBLAS reserve far more than they touch),
-  CPU seconds accumulate over a continuous bot's whole life, and ``nproc`` counts every process
-  of the user, not only the bot's (every other bot's and the server's too; a root-run bot, once
+- ``data`` half the machine's memory (at least 1 GiB): the private writable memory one process
+  of the bot may hold, so a runaway allocation fails in the bot with ``MemoryError`` instead of
+  making the machine's OOM killer choose among the bots and the server. Unlike ``as`` it does
+  not count reservations that are never made writable (thread arenas, JIT and allocator
+  address space), so ordinary numeric code runs under it.
+- ``as``, ``cpu``, ``nproc``, ``stack``: unlimited unless configured. An address-space cap that
+  suits one bot kills another (numpy and OpenBLAS reserve far more than they touch), CPU
+  seconds accumulate over a continuous bot's whole life, and ``nproc`` counts every process of
+  the user, not only the bot's (every other bot's and the server's too; a root-run bot, once
   its capabilities are dropped, would count the whole machine's root processes).
 
-There is no default memory cap: the only per-bot one would be a cgroup's ``memory.max``,
-which needs a cgroup v2 hierarchy with the memory controller delegated to this user, and
-``as`` caps each process's address space, not what the bot's processes use together.
+``data`` holds per process; what all of a bot's processes use together would need a cgroup's
+``memory.max``, which needs a cgroup v2 hierarchy with the memory controller delegated to this
+user.
 
 A configured value of -1 means unlimited (to lift a default). A value above the hard limit the
 runner itself has is clamped to it: an unprivileged process cannot raise its hard limits.
@@ -26,6 +31,7 @@ runner itself has is clamped to it: an unprivileged process cannot raise its har
 
 from __future__ import annotations
 
+import os
 import resource
 from collections.abc import Mapping
 
@@ -38,6 +44,7 @@ __all__ = [
     "TASKS",
     "UNLIMITED",
     "apply_limits",
+    "default_data_limit",
     "resolve_limits",
     "task_cap",
 ]
@@ -60,7 +67,25 @@ LIMIT_NAMES: dict[str, str] = {
 # The task cap of the bot's PID namespace (not an rlimit: it holds for all its processes).
 TASKS = "pids"
 DEFAULT_TASKS = 1024
-DEFAULT_LIMITS: dict[str, int] = {"core": 0, "nofile": 4096, "fsize": GIB, TASKS: DEFAULT_TASKS}
+
+
+def default_data_limit() -> int:
+    """Half the machine's physical memory, at least 1 GiB (see the module's docstring); no
+    limit where the system does not say how much memory it has."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return UNLIMITED
+    return max(GIB, physical // 2)
+
+
+DEFAULT_LIMITS: dict[str, int] = {
+    "core": 0,
+    "nofile": 4096,
+    "fsize": GIB,
+    "data": default_data_limit(),
+    TASKS: DEFAULT_TASKS,
+}
 # A kernel alone runs about ten threads (channels, heartbeat, output), its wrapper two processes.
 _MINIMUM = {"nofile": 64, "as": 64 * 1024**2, "data": 64 * 1024**2, "stack": 1024**2, TASKS: 64}
 
