@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from watchdog_lab.bots.errors import DuplicateBot
 from watchdog_lab.bots.models import BotConfig, PromoteBot
-from watchdog_lab.bots.registry import BotRegistry, DuplicateBot
+from watchdog_lab.bots.registry import BotRegistry
 from watchdog_lab.bots.supervisor import BotManager
 from watchdog_lab.vault import Vault
 from watchdog_lab.vault.errors import InvalidName

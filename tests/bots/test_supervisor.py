@@ -210,7 +210,7 @@ def test_reconcile_adopts_live_runners_restarts_dead_ones_and_waits_for_unlock(
 def test_a_second_runner_for_the_same_bot_refuses_to_start(
     manager: BotManager, tmp_path: Path
 ) -> None:
-    from watchdog_lab.bots.supervisor import BotStartFailed
+    from watchdog_lab.bots.errors import BotStartFailed
 
     nb = write_notebook(tmp_path / "spin.ipynb", "import time\nwhile True:\n    time.sleep(0.1)")
     manager.promote(PromoteBot(notebook=str(nb), name="Solo", mode=BotMode.CONTINUOUS, start=True))

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from watchdog_lab.bots.errors import BotError
-from watchdog_lab.bots.registry import BotNotFound, DuplicateBot
-from watchdog_lab.server.errors import ApiError, register_error, to_api_error
+from watchdog_lab.bots.errors import (
+    BotError,
+    BotNotFound,
+    DuplicateBot,
+    RunNotFound,
+    StartupCodeRefused,
+)
+from watchdog_lab.server.broker_errors import NotGranted
+from watchdog_lab.server.errors import ApiError, mappings, to_api_error
 from watchdog_lab.vault import errors as vault_errors
 
 
@@ -51,20 +57,30 @@ def test_an_unexpected_error_is_not_mapped() -> None:
     assert to_api_error(KeyError("x")) is None
 
 
-def test_a_service_can_refine_its_own_errors() -> None:
-    class AlreadyRunning(BotError):
-        pass
+def test_no_entry_of_the_error_table_hides_behind_an_earlier_base_class() -> None:
+    """The first matching class wins, so a subclass listed after its base would never be
+    reached (its status and reason silently replaced by the base's)."""
+    table = [cls for cls, _ in mappings()]
+    for index, cls in enumerate(table):
+        hiding = [earlier for earlier in table[:index] if issubclass(cls, earlier)]
+        assert not hiding, f"{cls.__name__} comes after its base {hiding[0].__name__}"
 
-    register_error(AlreadyRunning, 409, "bot_already_running")
-    mapped = to_api_error(AlreadyRunning("the bot is running"))
+
+@pytest.mark.parametrize(
+    ("error", "status", "reason"),
+    [
+        (StartupCodeRefused([("evil", "evil.pth")]), 422, "startup_code_refused"),
+        (RunNotFound("x.ipynb"), 404, "run_not_found"),
+        (BotError("other"), 400, "bot_error"),
+        (NotGranted("Kalshi"), 403, "not_granted"),
+    ],
+)
+def test_each_service_s_errors_map_through_the_one_table(
+    error: BaseException, status: int, reason: str
+) -> None:
+    mapped = to_api_error(error)
     assert mapped is not None
-    assert (mapped.status_code, mapped.reason_code) == (409, "bot_already_running")
-    assert to_api_error(BotError("other")).reason_code == "bot_error"  # type: ignore[union-attr]
-
-
-def test_registering_a_non_error_status_is_refused() -> None:
-    with pytest.raises(ValueError, match="not an HTTP error status"):
-        register_error(BotError, 200, "ok")
+    assert (mapped.status_code, mapped.reason_code) == (status, reason)
 
 
 def test_api_errors_pass_through_unchanged() -> None:

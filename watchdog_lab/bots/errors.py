@@ -107,3 +107,31 @@ class NotebookChanged(BotSealBroken):
 class UnsafeFolder(BotError):
     """A folder whose contents bots install or run (the uv cache) could have been written by
     another user: it is refused, since tightening its mode now would not undo what is in it."""
+
+
+class BotNotFound(BotError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"No bot named {ref[:80]!r}. `watchdog-lab bots list` shows them.")
+
+
+class DuplicateBot(BotError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"A bot named {name!r} already exists (names are case-insensitive).")
+
+
+class BotStartFailed(BotError):
+    """The runner did not come up (its log's tail, redacted, is in the message)."""
+
+
+class InvalidRunName(BotError):
+    def __init__(self, name: str) -> None:
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        super().__init__(
+            f"{shown!r} is not a run name (runs are named like 20260101T120000-r00001.ipynb; "
+            "list them first)."
+        )
+
+
+class RunNotFound(BotError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No run named {name!r} (only the most recent runs are kept).")

@@ -13,19 +13,9 @@ from dataclasses import dataclass
 from ..vault.errors import InvalidName
 from ..vault.kinds import validate_name
 from ..vault.store import Store
-from .errors import BotError
+from .errors import BotNotFound, DuplicateBot
 from .layout import is_bot_id
 from .models import BotConfig
-
-
-class BotNotFound(BotError):
-    def __init__(self, ref: str) -> None:
-        super().__init__(f"No bot named {ref[:80]!r}. `watchdog-lab bots list` shows them.")
-
-
-class DuplicateBot(BotError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"A bot named {name!r} already exists (names are case-insensitive).")
 
 
 def check_bot_name(name: str) -> str:

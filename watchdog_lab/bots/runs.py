@@ -12,27 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import BotError
+from .errors import BotError, InvalidRunName, RunNotFound
 from .layout import BotPaths
 from .models import DescribeRun
 
 #: ``<UTC timestamp>-r<run number>.ipynb``, as :meth:`Runner._save_run` names them.
 RUN_NAME = re.compile(r"\d{8}T\d{6}-r\d{5,9}\.ipynb")
 MAX_RUN_BYTES = 50 * 1024 * 1024
-
-
-class InvalidRunName(BotError):
-    def __init__(self, name: str) -> None:
-        shown = name if len(name) <= 80 else name[:77] + "..."
-        super().__init__(
-            f"{shown!r} is not a run name (runs are named like 20260101T120000-r00001.ipynb; "
-            "list them first)."
-        )
-
-
-class RunNotFound(BotError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"No run named {name!r} (only the most recent runs are kept).")
 
 
 def list_runs(paths: BotPaths) -> list[DescribeRun]:

@@ -35,6 +35,8 @@ from .environment import EnvironmentReport, Resolution, build_environment, resol
 from .errors import (
     BotError,
     BotSealBroken,
+    BotStartFailed,
+    DuplicateBot,
     EnvironmentBuildFailed,
     NotebookError,
     PackagesRefused,
@@ -53,7 +55,7 @@ from .models import (
     PromoteBot,
     RestartPolicy,
 )
-from .registry import BotRecord, BotRegistry, DuplicateBot, check_bot_name
+from .registry import BotRecord, BotRegistry, check_bot_name
 from .seal import (
     SealFault,
     current_lock,
@@ -88,10 +90,6 @@ class PromotePlan(NamedTuple):
     grants: list[str]
     approved: list[Approved]
     resolution: Resolution | None = None
-
-
-class BotStartFailed(BotError):
-    pass
 
 
 class BotManager:

@@ -26,14 +26,6 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from ..bots.errors import (
-    BotSealBroken,
-    EnvironmentBuildFailed,
-    NotebookError,
-    PackageFileConflict,
-    PackagesRefused,
-    StartupCodeRefused,
-)
 from ..bots.models import (
     DescribeGrants,
     ListBotsResponse,
@@ -42,10 +34,10 @@ from ..bots.models import (
     PromoteBot,
     UpdateGrants,
 )
-from ..bots.runs import InvalidRunName, RunNotFound, list_runs, read_run
-from ..bots.supervisor import ACTIVE_STATES, BotManager, BotStartFailed
+from ..bots.runs import list_runs, read_run
+from ..bots.supervisor import ACTIVE_STATES, BotManager
 from ..vault.errors import VaultLocked
-from .errors import ApiError, InvalidPathValue, register_error
+from .errors import ApiError, InvalidPathValue
 from .handlers import NAMESPACE, WatchdogHandler
 from .log_stream import LogCursor, read_page, read_tail
 from .models import PromoteBotRequest, UpdateBotGrants
@@ -61,17 +53,6 @@ HEARTBEAT_SECONDS = 15.0
 RECONNECT_MS = 2000
 DEFAULT_TAIL = 100
 MAX_PAGE = 5000
-
-register_error(PackagesRefused, 422, "packages_refused")
-register_error(BotSealBroken, 409, "bot_seal_broken")
-register_error(NotebookError, 422, "invalid_notebook")
-register_error(BotStartFailed, 500, "bot_start_failed")
-register_error(EnvironmentBuildFailed, 500, "environment_build_failed")
-# Refusals of what the packages would install: the user's to decide, not a server failure.
-register_error(StartupCodeRefused, 422, "startup_code_refused")
-register_error(PackageFileConflict, 422, "package_file_conflict")
-register_error(InvalidRunName, 400, "invalid_run_name")
-register_error(RunNotFound, 404, "run_not_found")
 
 
 def resolve_notebook(root_dir: str, path: str, *, allow_hidden: bool) -> Path:

@@ -1,4 +1,4 @@
-"""What the kernel broker refuses, as classes the REST layer maps to a status and a reason.
+"""What the kernel broker refuses, as classes :mod:`.errors` maps to a status and a reason.
 
 The vault's own errors (locked, wrong password, throttled, unknown connection) pass through
 unchanged and keep the statuses of :mod:`.errors`; these are the refusals only the broker makes.
@@ -6,8 +6,6 @@ Messages never carry a secret, a token or a password.
 """
 
 from __future__ import annotations
-
-from .errors import register_error
 
 
 class KernelBrokerError(Exception):
@@ -76,12 +74,3 @@ class NoNotebook(KernelBrokerError):
             f"Kernel {kernel_id} belongs to no notebook, so there is no notebook to remember "
             "this grant for. Grant it without 'remember', or open the notebook first."
         )
-
-
-register_error(KernelTokenInvalid, 403, "kernel_token")
-register_error(NotLoopback, 403, "loopback_only")
-register_error(NotGranted, 403, "not_granted")
-register_error(VaultLockedForKernel, 423, "vault_locked")
-register_error(KernelNotFound, 404, "kernel_not_found")
-register_error(GrantNotFound, 404, "grant_not_found")
-register_error(NoNotebook, 409, "no_notebook")

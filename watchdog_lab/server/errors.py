@@ -34,9 +34,9 @@ from dataclasses import dataclass
 
 from tornado import web
 
-from ..bots.errors import BotError
-from ..bots.registry import BotNotFound, DuplicateBot
+from ..bots import errors as bot_errors
 from ..vault import errors as vault_errors
+from . import broker_errors
 
 #: Largest request body any route accepts; checked before the body is parsed.
 MAX_BODY_BYTES = 1024 * 1024
@@ -128,8 +128,18 @@ class ErrorMapping:
     reason: str
 
 
-# Most specific first: the first class in this table an error is an instance of wins.
-_MAPPINGS: list[tuple[type[BaseException], ErrorMapping]] = [
+# The one table of the REST API's refusals, most specific first: the first class an error is an
+# instance of wins (a test checks that no entry hides behind its base class).
+_MAPPINGS: tuple[tuple[type[BaseException], ErrorMapping], ...] = (
+    # The kernel broker's own refusals.
+    (broker_errors.KernelTokenInvalid, ErrorMapping(403, "kernel_token")),
+    (broker_errors.NotLoopback, ErrorMapping(403, "loopback_only")),
+    (broker_errors.NotGranted, ErrorMapping(403, "not_granted")),
+    (broker_errors.VaultLockedForKernel, ErrorMapping(423, "vault_locked")),
+    (broker_errors.KernelNotFound, ErrorMapping(404, "kernel_not_found")),
+    (broker_errors.GrantNotFound, ErrorMapping(404, "grant_not_found")),
+    (broker_errors.NoNotebook, ErrorMapping(409, "no_notebook")),
+    # The vault.
     (vault_errors.VaultLocked, ErrorMapping(423, "vault_locked")),
     (vault_errors.Throttled, ErrorMapping(429, "throttled")),
     (vault_errors.WrongPassword, ErrorMapping(422, "wrong_password")),
@@ -148,21 +158,25 @@ _MAPPINGS: list[tuple[type[BaseException], ErrorMapping]] = [
     (vault_errors.TamperedHeader, ErrorMapping(409, "vault_tampered")),
     (vault_errors.UnsupportedVault, ErrorMapping(409, "vault_unsupported")),
     (vault_errors.VaultError, ErrorMapping(400, "vault_error")),
-    (BotNotFound, ErrorMapping(404, "bot_not_found")),
-    (DuplicateBot, ErrorMapping(409, "duplicate_bot")),
-    (BotError, ErrorMapping(400, "bot_error")),
-]
+    # Bots. What the packages would install is the user's to decide (422), not a server failure.
+    (bot_errors.BotNotFound, ErrorMapping(404, "bot_not_found")),
+    (bot_errors.DuplicateBot, ErrorMapping(409, "duplicate_bot")),
+    (bot_errors.PackagesRefused, ErrorMapping(422, "packages_refused")),
+    (bot_errors.BotSealBroken, ErrorMapping(409, "bot_seal_broken")),
+    (bot_errors.NotebookError, ErrorMapping(422, "invalid_notebook")),
+    (bot_errors.StartupCodeRefused, ErrorMapping(422, "startup_code_refused")),
+    (bot_errors.PackageFileConflict, ErrorMapping(422, "package_file_conflict")),
+    (bot_errors.EnvironmentBuildFailed, ErrorMapping(500, "environment_build_failed")),
+    (bot_errors.BotStartFailed, ErrorMapping(500, "bot_start_failed")),
+    (bot_errors.InvalidRunName, ErrorMapping(400, "invalid_run_name")),
+    (bot_errors.RunNotFound, ErrorMapping(404, "run_not_found")),
+    (bot_errors.BotError, ErrorMapping(400, "bot_error")),
+)
 
 
-def register_error(error: type[BaseException], status: int, reason: str) -> None:
-    """Map another service's error class to a status and reason.
-
-    Registered classes are checked before the built-in table, so a service can refine one of its
-    own ``BotError`` subclasses (say, a 409 for "already running") without touching this module.
-    """
-    if not 400 <= status <= 599:
-        raise ValueError(f"status {status} is not an HTTP error status")
-    _MAPPINGS.insert(0, (error, ErrorMapping(status, reason)))
+def mappings() -> tuple[tuple[type[BaseException], ErrorMapping], ...]:
+    """The table, in the order it is searched (for tests and the OpenAPI check)."""
+    return _MAPPINGS
 
 
 def to_api_error(error: BaseException) -> ApiError | None:
