@@ -31,6 +31,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support import wait_for, write_notebook
 from watchdog_lab.bots.layout import BotPaths
 from watchdog_lab.bots.models import BotMode, BotState, PromoteBot, RestartPolicy
 from watchdog_lab.bots.supervisor import BotManager
@@ -57,26 +58,11 @@ LINE = re.compile(rf"(\d{{8}}) y{{{LINE_CHARS}}}")
 
 
 def notebook(path: Path) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    source = FLOOD.format(rate=LINES_PER_SECOND, chars=LINE_CHARS)
-    nb.cells = [nbformat.v4.new_code_cell(source)]
-    nbformat.write(nb, str(path))
-    return path
+    return write_notebook(path, FLOOD.format(rate=LINES_PER_SECOND, chars=LINE_CHARS))
 
 
-def wait(predicate, timeout: float = 120.0, poll: float = 0.05):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise TimeoutError("benchmark condition not reached")
+def wait(predicate, timeout: float = 120.0):  # type: ignore[no-untyped-def]
+    return wait_for(predicate, timeout=timeout, what="the benchmark's condition")
 
 
 def rss(pid: int | None) -> int:

@@ -219,3 +219,12 @@ def vault_contents(home: Path) -> dict[str, dict[str, str]]:
 
 def _names(vault: Vault) -> list[str]:
     return [c.name for c in vault.list_connections() if c.name is not None]
+
+
+@pytest.fixture(scope="module")
+def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's shared uv cache: the bots tests of every package build into the same
+    folder, so each package's wheels are fetched and unpacked once per run."""
+    path = tmp_path_factory.getbasetemp() / "uv-cache"
+    path.mkdir(exist_ok=True)
+    return path

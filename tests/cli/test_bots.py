@@ -173,14 +173,6 @@ def follow_until_new_record(home: Path, uv_cache: Path, timeout: float = 60) -> 
 
 
 @pytest.fixture(scope="module")
-def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's shared uv cache (the bots tests use the same folder)."""
-    path = tmp_path_factory.getbasetemp() / "uv-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Iterator[Session]:
     base = tmp_path_factory.mktemp("bots")
     home = base / "h"  # short: the runner keeps sockets near it

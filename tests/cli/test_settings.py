@@ -24,14 +24,14 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 def test_a_bot_promoted_by_the_cli_records_the_configured_sandbox_and_restart_policy(
-    cli: Cli, config_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    cli: Cli, config_dir: Path, tmp_path: Path, uv_cache: Path
 ) -> None:
     (config_dir / "jupyter_server_config.py").write_text(
         'c.WatchdogLab.sandbox = "require"\nc.WatchdogLab.restart_max_failures = 2\n'
     )
     env = {
         "JUPYTER_CONFIG_DIR": str(config_dir),
-        UV_CACHE_ENV: str(tmp_path_factory.getbasetemp() / "uv-cache"),
+        UV_CACHE_ENV: str(uv_cache),
     }
     cli.ok("init", *FAST_KDF, env=env)
     notebook = write_notebook(tmp_path / "plain.ipynb", "print('hello')")

@@ -127,14 +127,6 @@ def follow_until(home: Path, uv_cache: Path, started: threading.Event) -> tuple[
 
 
 @pytest.fixture(scope="module")
-def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's shared uv cache (the other bot tests use the same folder)."""
-    path = tmp_path_factory.getbasetemp() / "uv-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def views(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Iterator[Views]:
     base = tmp_path_factory.mktemp("inject")
     home = base / "h"  # short: the runner keeps sockets near it
