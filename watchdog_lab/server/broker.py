@@ -15,6 +15,8 @@ the grants but answers nothing until the next unlock.
 
 Two kinds of routes, kept apart on purpose:
 
+(The routes live in :mod:`.broker_handlers`; this module is the broker's core.)
+
 - kernel routes under ``{base_url}watchdog-lab/broker/`` authenticate by the kernel token in a
   header and by nothing else: a Jupyter token or cookie alone gets a 403 there, so holding the
   server's credentials is not enough to pull a secret out of the broker;
@@ -28,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import logging
 import re
 import secrets
@@ -38,13 +39,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from pydantic import SecretStr
-from tornado import web
 
-from ..sdk.broker import TOKEN_HEADER
 from ..sdk.connection import Connection
-from ..sdk.injection import encode_connections
 from ..vault.audit import Event
 from ..vault.errors import ConnectionNotFound, VaultError, VaultNotFound
 from ..vault.models import VaultState
@@ -54,13 +51,10 @@ from .broker_errors import (
     KernelTokenInvalid,
     NoNotebook,
     NotGranted,
-    NotLoopback,
+    PasswordMissing,
     VaultLockedForKernel,
 )
 from .broker_models import (
-    ConfirmRememberedGrants,
-    CreateKernelGrant,
-    CreatePasswordGrant,
     DescribeForget,
     DescribeGrant,
     DescribeNotebookGrant,
@@ -69,10 +63,7 @@ from .broker_models import (
     GrantSource,
     ListKernelGrants,
     ListNotebookGrants,
-    LookupConnection,
 )
-from .errors import PasswordRequired
-from .handlers import NAMESPACE, WatchdogHandler
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
@@ -319,7 +310,7 @@ class KernelBroker:
         authenticates this route is readable by kernel code); with ``remember``, also suggested
         to later kernels of the notebook."""
         if password is None:
-            raise PasswordRequired("Granting a connection to a notebook")
+            raise PasswordMissing("Granting a connection to a notebook")
         entry = await self._settle(kernel_id)
         vault = self._require_unlocked()
         await asyncio.to_thread(vault.verify_password, password.get_secret_value())
@@ -373,7 +364,7 @@ class KernelBroker:
         without this: kernel code can point its own session at another notebook's path.
         """
         if password is None:
-            raise PasswordRequired("Applying a notebook's remembered grants")
+            raise PasswordMissing("Applying a notebook's remembered grants")
         entry = await self._settle(kernel_id)
         vault = self._require_unlocked()
         await asyncio.to_thread(vault.verify_password, password.get_secret_value())
@@ -563,164 +554,3 @@ class KernelBroker:
             self._vault().record_event(event, subject=subject, detail=detail)
         except Exception:
             log.warning("WatchDog Lab could not audit %s for connection %s", event.value, subject)
-
-
-# ---------------------------------------------------------------------- handlers
-
-
-def _is_loopback(remote_ip: str | None) -> bool:
-    try:
-        address = ipaddress.ip_address((remote_ip or "").split("%", 1)[0])
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return address.is_loopback or bool(mapped and mapped.is_loopback)
-
-
-class _BrokerHandler(WatchdogHandler):
-    @property
-    def broker(self) -> KernelBroker:
-        broker = getattr(self.extensionapp, "broker", None)
-        if broker is None:
-            raise web.HTTPError(503, "The WatchDog Lab kernel broker is not running.")
-        return broker  # type: ignore[no-any-return]
-
-
-class KernelRouteHandler(_BrokerHandler):
-    """Base of the kernel routes: loopback only, authenticated by the kernel token alone.
-
-    Jupyter's own authentication is not consulted (the methods are marked
-    ``allow_unauthenticated``): a kernel has no Jupyter credentials, and Jupyter credentials
-    without a kernel token are refused here.
-    """
-
-    kernel_id: str
-
-    def check_xsrf_cookie(self) -> None:
-        """XSRF guards requests that carry a cookie; the SDK sends none (its credential is a
-        header that a cross-site page cannot attach). A request with a cookie is a browser's,
-        and gets Jupyter's full XSRF check."""
-        if "Cookie" not in self.request.headers:
-            return None
-        return super().check_xsrf_cookie()  # type: ignore[no-any-return]
-
-    async def prepare(self) -> None:  # type: ignore[override]
-        await super().prepare()
-        if not _is_loopback(self.request.remote_ip):
-            raise NotLoopback
-        self.kernel_id = self.broker.authenticate(self.request.headers.get(TOKEN_HEADER))
-
-
-class BrokerConnectionHandler(KernelRouteHandler):
-    """``POST /watchdog-lab/broker/connection`` ``{name}``: the connection, in the SDK's wire
-    format. The name travels in the body so that it stays out of access logs."""
-
-    @allow_unauthenticated
-    async def post(self) -> None:
-        body = self.parse_body(LookupConnection)
-        payload = encode_connections([await self.broker.connection(self.kernel_id, body.name)])
-        self.touch_vault()
-        # The one answer of the extension that carries secrets, by design: not passed through
-        # write_json's redaction, which would mangle it; only ever to this kernel, on loopback.
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(b'{"connection": "' + payload.encode("ascii") + b'"}')
-
-
-class BrokerGrantsHandler(KernelRouteHandler):
-    """``GET /watchdog-lab/broker/grants``: this kernel's grants; ``POST`` ``{connection,
-    password}``: grant one, confirmed by the vault password (``%wd connect``)."""
-
-    @allow_unauthenticated
-    async def get(self) -> None:
-        self.write_json(await self.broker.grants(self.kernel_id, suggest=False))
-
-    @allow_unauthenticated
-    async def post(self) -> None:
-        body = self.parse_body(CreatePasswordGrant)
-        grant, created = await self.broker.grant_with_password(
-            self.kernel_id, body.connection, body.password
-        )
-        self.touch_vault()
-        self.write_json(grant, status=201 if created else 200)
-
-
-class BrokerGrantHandler(KernelRouteHandler):
-    """``DELETE /watchdog-lab/broker/grants/{connection}`` (``%wd revoke``)."""
-
-    @allow_unauthenticated
-    async def delete(self, connection: str) -> None:
-        self.write_json(await self.broker.revoke(self.kernel_id, connection))
-
-
-class KernelGrantsHandler(_BrokerHandler):
-    """``GET /watchdog-lab/kernels/{kernel_id}/grants``; ``POST`` ``{connection, password,
-    remember?}``."""
-
-    @web.authenticated
-    @authorized
-    async def get(self, kernel_id: str) -> None:
-        self.write_json(await self.broker.grants(kernel_id))
-
-    @web.authenticated
-    @authorized
-    async def post(self, kernel_id: str) -> None:
-        body = self.parse_body(CreateKernelGrant)
-        grant, created = await self.broker.grant(
-            kernel_id, body.connection, remember=body.remember, password=body.password
-        )
-        self.touch_vault()
-        self.write_json(grant, status=201 if created else 200)
-
-
-class KernelRememberedGrantsHandler(_BrokerHandler):
-    """``POST /watchdog-lab/kernels/{kernel_id}/remembered-grants`` ``{password}``: apply the
-    grants remembered for the kernel's notebook (the ``suggested`` of its grants listing)."""
-
-    @web.authenticated
-    @authorized
-    async def post(self, kernel_id: str) -> None:
-        body = self.parse_body(ConfirmRememberedGrants)
-        listing = await self.broker.confirm_remembered(kernel_id, body.password)
-        self.touch_vault()
-        self.write_json(listing)
-
-
-class KernelGrantHandler(_BrokerHandler):
-    """``DELETE /watchdog-lab/kernels/{kernel_id}/grants/{connection}`` (name or id)."""
-
-    @web.authenticated
-    @authorized
-    async def delete(self, kernel_id: str, connection: str) -> None:
-        self.write_json(await self.broker.revoke(kernel_id, connection))
-
-
-class NotebookGrantsHandler(_BrokerHandler):
-    """``GET /watchdog-lab/notebook-grants``; ``DELETE ?path=...[&connection=...]``."""
-
-    @web.authenticated
-    @authorized
-    def get(self) -> None:
-        self.write_json(self.broker.notebook_grants())
-
-    @web.authenticated
-    @authorized
-    def delete(self) -> None:
-        path = self.get_query_argument("path")
-        connection = self.get_query_argument("connection", None)
-        self.write_json(self.broker.forget_notebook_grants(path, connection))
-
-
-_KERNEL_ID = r"(?P<kernel_id>\w+-\w+-\w+-\w+-\w+)"
-_SEGMENT = r"([^/]+)"
-
-
-def routes() -> list[tuple[str, type[WatchdogHandler]]]:
-    return [
-        (rf"/{NAMESPACE}/broker/connection/?", BrokerConnectionHandler),
-        (rf"/{NAMESPACE}/broker/grants/?", BrokerGrantsHandler),
-        (rf"/{NAMESPACE}/broker/grants/{_SEGMENT}/?", BrokerGrantHandler),
-        (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/grants/?", KernelGrantsHandler),
-        (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/remembered-grants/?", KernelRememberedGrantsHandler),
-        (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/grants/(?P<connection>[^/]+)/?", KernelGrantHandler),
-        (rf"/{NAMESPACE}/notebook-grants/?", NotebookGrantsHandler),
-    ]

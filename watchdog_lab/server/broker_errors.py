@@ -74,3 +74,14 @@ class NoNotebook(KernelBrokerError):
             f"Kernel {kernel_id} belongs to no notebook, so there is no notebook to remember "
             "this grant for. Grant it without 'remember', or open the notebook first."
         )
+
+
+class PasswordMissing(KernelBrokerError):
+    """A grant asked for without the vault password: kernel code can use the Jupyter token,
+    so only the password, typed for this request, shows that the user asked."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(
+            f"{action} needs the vault password in the request ('password'): code running in a "
+            "kernel can use the Jupyter token, so only the password shows it is you."
+        )

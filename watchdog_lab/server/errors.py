@@ -139,6 +139,7 @@ _MAPPINGS: tuple[tuple[type[BaseException], ErrorMapping], ...] = (
     (broker_errors.KernelNotFound, ErrorMapping(404, "kernel_not_found")),
     (broker_errors.GrantNotFound, ErrorMapping(404, "grant_not_found")),
     (broker_errors.NoNotebook, ErrorMapping(409, "no_notebook")),
+    (broker_errors.PasswordMissing, ErrorMapping(422, "password_required")),
     # The vault.
     (vault_errors.VaultLocked, ErrorMapping(423, "vault_locked")),
     (vault_errors.Throttled, ErrorMapping(429, "throttled")),

@@ -7,7 +7,7 @@ handlers import the base; the base importing them back would be a cycle).
 from __future__ import annotations
 
 from .bot_handlers import routes as bot_routes
-from .broker import routes as broker_routes
+from .broker_handlers import routes as broker_routes
 from .handlers import NAMESPACE, NotFoundHandler, WatchdogHandler
 from .sandbox_handlers import routes as sandbox_routes
 from .vault_handlers import routes as vault_routes
