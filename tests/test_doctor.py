@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from watchdog_lab import __version__
-from watchdog_lab.bots.leftovers import PromoteRunning, promoting, remove_leftovers
+from watchdog_lab.bots.errors import PromoteRunning
+from watchdog_lab.bots.leftovers import promoting, remove_leftovers
 from watchdog_lab.bots.sandbox import SandboxSupport
 from watchdog_lab.doctor import find_uv, gather, registered_bots
 from watchdog_lab.vault import KdfParams, Vault

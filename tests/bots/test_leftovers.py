@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from watchdog_lab.bots.leftovers import (
-    PromoteRunning,
-    find_leftovers,
-    promote_running,
-    remove_leftovers,
-)
+from watchdog_lab.bots.errors import PromoteRunning
+from watchdog_lab.bots.leftovers import find_leftovers, promote_running, remove_leftovers
 from watchdog_lab.bots.models import PromoteBot
 from watchdog_lab.bots.supervisor import BotManager
 

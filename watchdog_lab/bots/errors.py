@@ -135,3 +135,13 @@ class InvalidRunName(BotError):
 class RunNotFound(BotError):
     def __init__(self, name: str) -> None:
         super().__init__(f"No run named {name!r} (only the most recent runs are kept).")
+
+
+class PromoteRunning(BotError):
+    """Cleanup refused while a promote runs: its files look like leftovers until it ends."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A promote is in progress in this home, and its files look like leftovers until it "
+            "finishes; run the cleanup again when it is done."
+        )

@@ -25,14 +25,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ..paths import PRIVATE_FILE_MODE, ensure_private_dir
-from .errors import BotError
+from .errors import PromoteRunning
 from .kernelspec import KERNEL_NAME_PREFIX, KERNELS_FOLDER, kernelspec_dir
 from .layout import BotPaths, is_bot_id
 
 __all__ = [
     "PROMOTE_LOCK",
     "Leftover",
-    "PromoteRunning",
     "discard_bot_files",
     "find_leftovers",
     "promote_running",
@@ -41,14 +40,6 @@ __all__ = [
 ]
 
 PROMOTE_LOCK = "promote.lock"
-
-
-class PromoteRunning(BotError):
-    def __init__(self) -> None:
-        super().__init__(
-            "A promote is in progress in this home, and its files look like leftovers until it "
-            "finishes; run the cleanup again when it is done."
-        )
 
 
 class Leftover(BaseModel):

@@ -18,6 +18,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from pydantic import BaseModel, SecretStr, ValidationError
 from tornado import web
 
+from ..bots.models import PARAMETER_NAME_RULE
 from ..redact.notebook import redact_value
 from .errors import (
     MAX_BODY_BYTES,
@@ -248,8 +249,7 @@ def validation_message(error: ValidationError) -> str:
 
 _PROBLEMS = {
     "missing": "is required",
-    "parameter_name": "is not a usable parameter name (a Python identifier, not a keyword nor "
-    "a __dunder__ name, at most 64 characters)",
+    "parameter_name": f"is not a usable parameter name ({PARAMETER_NAME_RULE})",
     "extra_forbidden": "is not an accepted field",
     "string_type": "must be a string",
     "bool_type": "must be true or false",
