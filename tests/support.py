@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,3 +81,25 @@ def skip_or_fail(reason: str, optional_env: str) -> None:
     if in_ci() and os.environ.get(optional_env, "").lower() not in _TRUE:
         pytest.fail(f"{reason}; CI expects it (set {optional_env}=1 where it cannot exist)")
     pytest.skip(reason)
+
+
+#: How long a call that must not block may take before the test calls it blocked.
+RETURNS_WITHIN_SECONDS = 10
+
+
+def returns_within(call: Callable[[], object], seconds: float = RETURNS_WITHIN_SECONDS) -> object:
+    """``call()``'s result, or the exception it raised, failing the test if it blocks instead
+    (run in a daemon thread, so a blocked call cannot hang the suite)."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"the call blocked for more than {seconds} s"
+    return outcome[0]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,25 +13,9 @@ import pytest
 from watchdog_lab.errors import InputFileTooLarge, NotARegularFile
 from watchdog_lab.files import read_regular_file
 
+from .support import RETURNS_WITHIN_SECONDS, returns_within
+
 # Generous for a call that does not block; far below "hangs until the suite times out".
-RETURNS_WITHIN_SECONDS = 10
-
-
-def _returns(call: Callable[[], object]) -> object:
-    """``call()``'s result or exception, failing the test if it blocks instead of returning."""
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            outcome.append(call())
-        except Exception as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(RETURNS_WITHIN_SECONDS)
-    assert outcome, "the read blocked"
-    return outcome[0]
 
 
 def test_a_regular_file_is_read_whole_up_to_the_limit(tmp_path: Path) -> None:
@@ -58,14 +41,14 @@ def test_a_symlink_to_dev_zero_is_refused_as_a_device(tmp_path: Path) -> None:
 def test_a_fifo_without_a_writer_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "notebook.ipynb"
     os.mkfifo(fifo)
-    outcome = _returns(lambda: read_regular_file(fifo, 1024, "Notebook"))
+    outcome = returns_within(lambda: read_regular_file(fifo, 1024, "Notebook"))
     assert isinstance(outcome, NotARegularFile) and "is a pipe" in str(outcome)
 
 
 def test_a_fifo_without_a_writer_reads_as_empty_where_pipes_are_allowed(tmp_path: Path) -> None:
     fifo = tmp_path / "pw"
     os.mkfifo(fifo)
-    assert _returns(lambda: read_regular_file(fifo, 1024, "pw", allow_pipe=True)) == b""
+    assert returns_within(lambda: read_regular_file(fifo, 1024, "pw", allow_pipe=True)) == b""
 
 
 def test_a_pipe_is_read_until_its_writer_closes_where_pipes_are_allowed() -> None:

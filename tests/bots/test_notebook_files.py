@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,27 +19,12 @@ from watchdog_lab.bots.deps import MAX_NOTEBOOK_BYTES, detect_requirements
 from watchdog_lab.bots.errors import NotebookError
 from watchdog_lab.bots.supervisor import _read_notebook
 
+from ..support import returns_within
+
 READERS: dict[str, Callable[[Path], object]] = {
     "promote": _read_notebook,
     "dependencies": detect_requirements,
 }
-RETURNS_WITHIN_SECONDS = 10
-
-
-def _raises_without_blocking(call: Callable[[], object]) -> BaseException:
-    outcome: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as exc:  # handed to the test thread
-            outcome.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(RETURNS_WITHIN_SECONDS)
-    assert outcome, "the read blocked (or returned)"
-    return outcome[0]
 
 
 @pytest.mark.parametrize("reader", READERS)
@@ -55,7 +39,7 @@ def test_a_notebook_linked_to_dev_zero_is_refused_as_a_device(tmp_path: Path, re
 def test_a_notebook_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path, reader: str) -> None:
     fifo = tmp_path / "strategy.ipynb"
     os.mkfifo(fifo)
-    error = _raises_without_blocking(lambda: READERS[reader](fifo))
+    error = returns_within(lambda: READERS[reader](fifo))
     assert isinstance(error, NotebookError) and "is a pipe" in str(error)
 
 
