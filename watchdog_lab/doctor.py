@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ._version import __version__
-from .bots.confine import describe_containment
+from .bots.confine import Containment, choose_containment
 from .bots.leftovers import Leftover, find_leftovers, promote_running
 from .bots.registry import BotRegistry
 from .bots.sandbox import SandboxSupport, detect
@@ -208,7 +208,7 @@ def gather(
     sandbox: SandboxSupport | None = None,
     locate_uv: Callable[[], str | None] = find_uv,
     kernel_sandbox: str | None = None,
-    bot_containment: str | None = None,
+    bot_containment: Containment | None = None,
 ) -> DoctorReport:
     """Collect the report for the home folder ``home`` (default: ``$WATCHDOG_LAB_HOME``).
     ``sandbox``, ``kernel_sandbox`` (the interactive kernels' level) and ``bot_containment``
@@ -222,8 +222,7 @@ def gather(
     sandbox = sandbox or detect()
     if kernel_sandbox is None:
         kernel_sandbox = describe_kernel_sandbox("best")
-    if bot_containment is None:
-        bot_containment = describe_containment("best")
+    containment = bot_containment or choose_containment("best")
     uv = _uv_info(locate_uv)
     running = promote_running(root)
     leftovers = _leftovers(root, vault)
@@ -249,10 +248,10 @@ def gather(
             "the Jupyter token and the WatchDog Lab home. Use a Linux kernel with Landlock and "
             "mount namespaces."
         )
-    if bot_containment.startswith("process group"):
+    if containment.kind == "process-group":
         warnings.append(
-            f"Bots' processes are held by their {bot_containment}. Run as root or enable user "
-            "namespaces so that each bot gets a PID namespace."
+            f"Bots' processes are held by their {containment.describe()}. Run as root or enable "
+            "user namespaces so that each bot gets a PID namespace."
         )
     if uv.version is None:
         warnings.append(f"uv is unusable ({uv.error}); bots cannot get their environments.")
@@ -274,7 +273,7 @@ def gather(
         vault=vault,
         sandbox=sandbox,
         kernel_sandbox=kernel_sandbox,
-        bot_containment=bot_containment,
+        bot_containment=containment.describe(),
         leftovers=leftovers,
         promote_running=running,
         warnings=warnings,

@@ -17,6 +17,7 @@ import pytest
 
 from watchdog_lab.bots import confine
 from watchdog_lab.bots.confine import (
+    Containment,
     Level,
     build_plan,
     choose_level,
@@ -326,9 +327,10 @@ def test_without_a_pid_namespace_the_weaker_containment_says_what_escapes_it(
 
 def test_doctor_reports_the_bots_containment_and_warns_when_it_is_weak(tmp_path: Path) -> None:
     assert gather(tmp_path / "h").bot_containment == describe_containment("best")
-    weak = "process group only (no PID namespace here)"
+    weak = Containment("process-group", reason="no PID namespace here")
     report = gather(tmp_path / "h", bot_containment=weak)
-    assert any(weak in warning for warning in report.warnings)
+    assert report.bot_containment.startswith("process group only (no PID namespace here)")
+    assert any(report.bot_containment in warning for warning in report.warnings)
 
 
 def test_the_session_sweep_ends_what_kept_a_dead_kernels_session_and_nothing_else(
