@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from watchdog_lab.settings import UV_CACHE_ENV
 from watchdog_lab.vault import Vault
 
 from ..support import write_notebook
-from .conftest import FAST_KDF, Cli
+from .conftest import CLI, FAST_KDF, PASSWORD, Cli, clean_env
 
 
 @pytest.fixture
@@ -60,3 +61,21 @@ def test_the_configured_argon2_cost_makes_the_cli_s_new_vault(cli: Cli, config_d
     )
     result = cli.ok("init", "--kdf-parallelism", "1", env={"JUPYTER_CONFIG_DIR": str(config_dir)})
     assert "Argon2id t=1, m=8 MiB, p=1" in result.out
+
+
+def test_the_configured_home_is_where_the_cli_keeps_the_vault(
+    cli: Cli, config_dir: Path, tmp_path: Path
+) -> None:
+    """With no --home, c.WatchdogLab.home decides, as it does for the server."""
+    configured = tmp_path / "configured-home"
+    (config_dir / "jupyter_server_config.py").write_text(
+        f"c.WatchdogLab.home = {str(configured)!r}\n"
+    )
+    env = clean_env(cli.home, JUPYTER_CONFIG_DIR=str(config_dir), WATCHDOG_LAB_PASSWORD=PASSWORD)
+    del env["WATCHDOG_LAB_HOME"]
+    env["HOME"] = str(tmp_path / "user")  # were the setting ignored, nothing lands in a real home
+    done = subprocess.run(
+        [*CLI, "init", *FAST_KDF], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert (configured / "vault.db").is_file()
