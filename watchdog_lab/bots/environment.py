@@ -100,8 +100,8 @@ SDK_REQUIRES: tuple[str, ...] = ("cryptography>=42",)
 SDK_DISTRIBUTION = "watchdog-lab"
 
 # The SDK as a bot sees it: paths relative to the ``watchdog_lab`` package. Everything
-# ``watchdog_lab/__init__.py`` imports at module level must be in here.
-SDK_SOURCES: tuple[str, ...] = ("__init__.py", "_version.py", "sdk")
+# ``watchdog_lab/__init__.py`` and these modules import at module level must be in here.
+SDK_SOURCES: tuple[str, ...] = ("__init__.py", "_version.py", "sdk", "kinds")
 _SKIP_NAMES = frozenset({"__pycache__"})
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 

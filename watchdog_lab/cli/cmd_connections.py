@@ -1,9 +1,14 @@
-"""``connections add|list|show|update|rename|remove``: the contents, masked on the way out."""
+"""``connections add|list|show|update|rename|remove|kinds``: the contents, masked on the way out.
+
+The kinds a connection may have, their fields and how they are asked for all come from the
+kinds registry (:mod:`watchdog_lab.kinds`); nothing here names a kind.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from ..kinds import FieldSpec, KindSpec, all_kinds
 from ..vault import (
     ConnectionNotFound,
     CreateConnection,
@@ -156,9 +161,69 @@ def run_remove(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]) -> None:
+def _field_json(spec: FieldSpec) -> dict[str, object]:
+    return {
+        "name": spec.name,
+        "visibility": spec.visibility,
+        "required": spec.required,
+        "choices": list(spec.choices),
+        "default": spec.default,
+        "description": spec.description,
+        "from_file": spec.from_file,
+    }
+
+
+def _kind_json(kind: KindSpec) -> dict[str, object]:
+    return {
+        "kind": kind.label,
+        "description": kind.description,
+        "open": kind.open,
+        "family": kind.variant is not None,
+        "fields": [_field_json(spec) for spec in kind.fields],
+    }
+
+
+def _field_text(spec: FieldSpec) -> str:
+    details = [spec.visibility, *(["required"] if spec.required and spec.default is None else [])]
+    if spec.choices:
+        details.append("|".join(spec.choices))
+    if spec.default is not None:
+        details.append(f"default {spec.default}")
+    return f"{spec.name} ({', '.join(details)})"
+
+
+def _fields_text(kind: KindSpec) -> str:
+    if kind.open:
+        return "any field names (secret)"
+    return ", ".join(_field_text(spec) for spec in kind.fields) or "-"
+
+
+def run_kinds(ctx: Context, args: argparse.Namespace) -> int:
+    kinds = all_kinds()
+    if args.json:
+        ctx.console.json({"kinds": [_kind_json(kind) for kind in kinds]})
+    else:
+        ctx.console.out(
+            render.table(
+                ["KIND", "DESCRIPTION", "FIELDS"],
+                [[kind.label, kind.description, _fields_text(kind)] for kind in kinds],
+            )
+        )
+    return 0
+
+
+def _kinds_help() -> str:
+    labels = [kind.label for kind in all_kinds()]
+    listed = ", ".join(labels[:-1]) + f" or {labels[-1]}" if len(labels) > 1 else "".join(labels)
+    return f"{listed} (see `connections kinds`)"
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: dict[str, argparse.ArgumentParser],
+) -> None:
     pw = [parents["home"], parents["password"]]
-    group = sub.add_parser("connections", help="add, list, show, update, rename, remove")
+    group = sub.add_parser("connections", help="add, list, show, update, rename, remove, kinds")
     csub = group.add_subparsers(dest="action", required=True, metavar="ACTION")
     json_help = "print the result as JSON"
     from_json_help = (
@@ -175,7 +240,7 @@ def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.Argume
         ),
     )
     add.add_argument("name", metavar="NAME")
-    add.add_argument("--kind", help="kalshi, anthropic, generic or ccxt:<exchange id>")
+    add.add_argument("--kind", help=_kinds_help())
     add.add_argument("--from-json", metavar="PATH|-", help=from_json_help)
     add.add_argument("--json", action="store_true", help=json_help)
     add.set_defaults(handler=run_add)
@@ -224,3 +289,11 @@ def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.Argume
     )
     remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     remove.set_defaults(handler=run_remove)
+
+    kinds = csub.add_parser(
+        "kinds",
+        help="list the kinds a connection can have, with their fields",
+        description="List the connection kinds, their fields and how much of each is shown.",
+    )
+    kinds.add_argument("--json", action="store_true", help=json_help)
+    kinds.set_defaults(handler=run_kinds)

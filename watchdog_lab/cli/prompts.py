@@ -1,20 +1,26 @@
 """Asking for a connection's fields one by one, as its kind describes them.
 
 Secret and hint fields are typed blind; only ``public`` fields (like Kalshi's environment) are
-echoed, since they are shown in full in every listing anyway. The vault validates the result
-again: the checks here only save the user from retyping a whole key because of one empty field.
+echoed, since they are shown in full in every listing anyway. A field its kind marks
+``from_file`` (a PEM key) also takes ``@PATH``, read like a password file, since that is where
+such keys are kept. The vault validates the result again: the checks here only save the user
+from retyping a whole key because of one empty field.
 """
 
 from __future__ import annotations
 
+import os
 import re
 
-from ..vault.kinds import FieldSpec, KindSpec
+from ..kinds import FieldSpec, KindSpec
+from ..kinds.base import FIELD_NAME_MAX, FIELD_VALUE_MAX
 from .console import Console
-from .errors import InvalidInput
+from .errors import InvalidInput, SourceError
+from .passwords import open_private_source
 
 ATTEMPTS = 3
-_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_FIELD_NAME = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{FIELD_NAME_MAX - 1}}}")
+FROM_FILE_PREFIX = "@"
 
 
 def _label(spec: FieldSpec, current: str | None) -> str:
@@ -47,6 +53,12 @@ def _ask_field(console: Console, spec: FieldSpec, current: str | None) -> str:
             value = console.ask_hidden(prompt, what, pem=True)
         if value and "\n" not in value:
             value = value.strip()
+        if spec.from_file and value.startswith(FROM_FILE_PREFIX):
+            try:
+                value = _read_field_file(console, spec, value[len(FROM_FILE_PREFIX) :].strip())
+            except SourceError as exc:
+                console.note(str(exc))
+                continue
         if not value:
             if spec.required and current is None and spec.default is None:
                 console.note(f"{spec.name} is required.")
@@ -61,7 +73,22 @@ def _ask_field(console: Console, spec: FieldSpec, current: str | None) -> str:
     raise InvalidInput(f"no acceptable value for field {spec.name!r} after {ATTEMPTS} tries.")
 
 
-def _ask_open_fields(console: Console, known: list[str], current: dict[str, str] | None) -> dict:
+def _read_field_file(console: Console, spec: FieldSpec, path: str) -> str:
+    """The text of the file named at a ``from_file`` field's prompt."""
+    what = f"{spec.name} file"
+    if not path:
+        raise SourceError(f"{what}: give a path after {FROM_FILE_PREFIX!r}.")
+    # A prompt is not a shell: ``~`` is expanded here, as the user expects.
+    raw = open_private_source(os.path.expanduser(path), what, console, FIELD_VALUE_MAX)
+    try:
+        return raw.decode("utf-8-sig").strip()
+    except UnicodeDecodeError:
+        raise SourceError(f"{what} {path}: not UTF-8 text.") from None
+
+
+def _ask_open_fields(
+    console: Console, known: list[str], current: dict[str, str] | None
+) -> dict[str, str]:
     fields: dict[str, str] = {}
     for name in known:
         value = _ask_field(
@@ -92,10 +119,12 @@ def ask_fields(
     console.require_interactive(
         "the connection's fields", "Give them with --from-json FILE (or - for a pipe)."
     )
+    files = [spec.name for spec in kind.fields if spec.from_file]
     console.note(
         f"{title} ({kind.name}){': ' + kind.description if kind.description else ''}\n"
         "  * marks a required field; hidden fields are not shown as you type; a PEM key can be "
-        "pasted whole (it ends at its -----END line)."
+        "pasted whole (it ends at its -----END line)"
+        + (f", or read from a file: {FROM_FILE_PREFIX}PATH at {_or(files)}." if files else ".")
     )
     if kind.open:
         return _ask_open_fields(console, sorted(current or {}), current)
@@ -105,3 +134,7 @@ def ask_fields(
         if value:
             fields[spec.name] = value
     return fields
+
+
+def _or(names: list[str]) -> str:
+    return " or ".join(names)

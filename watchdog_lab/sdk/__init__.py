@@ -1,7 +1,8 @@
 """The part of WatchDog Lab that runs inside bots and kernels.
 
 It uses the standard library only (plus ``cryptography``, imported lazily, for request signing)
-and nothing else of ``watchdog_lab`` or of Jupyter, so a bot's environment stays small and its
+and nothing else of ``watchdog_lab`` but the connection kinds (``watchdog_lab.kinds``, imported
+on first use of a kind's helper), nor of Jupyter, so a bot's environment stays small and its
 imports cannot pull in the server.
 """
 

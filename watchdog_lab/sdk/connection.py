@@ -10,6 +10,10 @@ and ``vars()`` walk an object's attributes, so the values are not kept in any at
 sit in the closure of a reader function that never raises (a frame that raises would show the
 closure's dict in a traceback that captures locals). For the same reason ``dir()`` lists no
 field names: variable inspectors call ``getattr`` on every name ``dir()`` returns.
+
+Conveniences that belong to one kind (Kalshi's ``conn.sign_request(...)`` and ``conn.base_url``)
+are declared by that kind's module in :mod:`watchdog_lab.kinds`; the registry is imported the
+first time one is asked for, so code that only reads fields never loads it.
 """
 
 from __future__ import annotations
@@ -18,17 +22,15 @@ from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, final
 
-from .errors import ConnectionKindError, UnknownField
+from .errors import ConnectionConfigError, ConnectionKindError, UnknownField
 from .masking import LEVELS, SECRET, mask_value
 
 if TYPE_CHECKING:
     from typing import TypeVar
 
-    _T = TypeVar("_T")
+    from ..kinds import Helper
 
-KALSHI_KIND = "kalshi"
-# Conveniences that belong to one kind of connection; other kinds answer with ConnectionKindError.
-_KIND_ONLY_ATTRIBUTES: Mapping[str, str] = {"base_url": KALSHI_KIND}
+    _T = TypeVar("_T")
 
 _NOT_SERIALIZABLE = (
     "Connection objects cannot be pickled or serialized: that would copy their secrets into a "
@@ -142,7 +144,7 @@ class Connection:
         """How much of each field may be shown (levels only), for code that re-encodes it."""
         return self._levels
 
-    def __getattr__(self, attr: str) -> str:
+    def __getattr__(self, attr: str) -> Any:
         # Only reached when normal lookup failed. Underscore names are protocol probes
         # (``_repr_html_``, ``__deepcopy__``...): answering them from fields would be a leak.
         if attr.startswith("_"):
@@ -150,13 +152,21 @@ class Connection:
         value = self._read(attr)
         if value is not None:
             return value
-        owner_kind = _KIND_ONLY_ATTRIBUTES.get(attr)
-        if owner_kind is not None and self._kind.casefold() != owner_kind:
+        helper = _helpers_of(self._kind).get(attr)
+        if helper is not None:
+            return _use_helper(self, attr, helper)
+        owners = _helper_owners(attr)
+        if owners:
             raise ConnectionKindError(
-                f"{attr!r} is available on {owner_kind!r} connections only; connection "
-                f"{self._name!r} is of kind {self._kind!r}."
+                f"{attr!r} is available on {' or '.join(map(repr, owners))} connections only; "
+                f"connection {self._name!r} is of kind {self._kind!r}."
             )
         raise AttributeError(f"{self._describe_missing(attr)}.")
+
+    def __dir__(self) -> list[str]:
+        # The kind's helpers are offered (tab completion); field names are not (inspectors
+        # getattr() whatever dir() lists).
+        return sorted({*object.__dir__(self), *_helpers_of(self._kind)})
 
     def __getitem__(self, field: str) -> str:
         if not isinstance(field, str):
@@ -216,34 +226,11 @@ class Connection:
     def __getstate__(self) -> NoReturn:
         raise TypeError(_NOT_SERIALIZABLE)
 
-    # Kind-specific conveniences (implemented in their own modules, imported on first use).
-
-    @property
-    def base_url(self) -> str:
-        """REST base URL for a Kalshi connection, from its ``environment`` field."""
-        if self._kind.casefold() != KALSHI_KIND:
-            # AttributeError hands over to __getattr__: a field of that name wins, else a
-            # ConnectionKindError explains which kind it is for.
-            raise AttributeError("base_url")
-        from . import kalshi
-
-        return kalshi.base_url(self)
-
-    def sign_request(
-        self, method: str, path: str, timestamp_ms: int | None = None
-    ) -> dict[str, str]:
-        """Kalshi authentication headers for one request (see :func:`.kalshi.sign_request`)."""
-        if self._kind.casefold() != KALSHI_KIND:
-            raise ConnectionKindError(
-                f"'sign_request' is available on {KALSHI_KIND!r} connections only; connection "
-                f"{self._name!r} is of kind {self._kind!r}."
-            )
-        from . import kalshi
-
-        return kalshi.sign_request(self, method, path, timestamp_ms)
-
     def _cached(self, key: str, build: Callable[[], _T]) -> _T:
-        """Per-object memo for derived objects (a parsed private key), built on first use."""
+        """Per-object memo for derived objects (a parsed private key), built on first use.
+
+        Part of what kind helpers may use (:class:`watchdog_lab.kinds.base.Credentials`).
+        """
         cache = self._cache
         if key not in cache:
             cache[key] = build()
@@ -272,3 +259,42 @@ def _masked_text(name: str, kind: str, values: Mapping[str, str], levels: Mappin
     parts = [f"name={name!r}", f"kind={kind!r}"]
     parts.extend(f"{field}={mask_value(value, levels[field])!r}" for field, value in values.items())
     return f"Connection({', '.join(parts)})"
+
+
+def _helpers_of(kind: str) -> Mapping[str, Helper]:
+    from ..kinds import find_kind
+
+    spec = find_kind(kind)
+    return spec.helpers if spec is not None else {}
+
+
+def _helper_owners(attr: str) -> tuple[str, ...]:
+    from ..kinds import helper_owners
+
+    return helper_owners(attr)
+
+
+def _use_helper(conn: Connection, attr: str, helper: Helper) -> Any:
+    """A value helper's value, or a method bound to ``conn``; kind errors become the SDK's."""
+    if helper.value:
+        return _call(helper, conn, (), {})
+
+    def method(*args: Any, **kwargs: Any) -> Any:
+        return _call(helper, conn, args, kwargs)
+
+    method.__name__ = method.__qualname__ = attr
+    method.__doc__ = helper.function.__doc__
+    return method
+
+
+def _call(helper: Helper, conn: Connection, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run a kind's helper; its :class:`~watchdog_lab.kinds.CredentialsError` is raised again as
+    :class:`ConnectionConfigError`, the class bot code catches, with the same message and frames
+    but nothing chained (a chained library error could carry a key's text)."""
+    from ..kinds import CredentialsError
+
+    try:
+        return helper.function(conn, *args, **kwargs)
+    except CredentialsError as exc:
+        message, frames = str(exc), exc.__traceback__
+    raise ConnectionConfigError(message).with_traceback(frames)

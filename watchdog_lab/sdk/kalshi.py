@@ -1,144 +1,57 @@
-"""Kalshi request signing, so a bot never has to handle the private key itself.
+"""Kalshi's request signing under the SDK's name, for code that imported it from here.
 
-Kalshi authenticates each request with three headers; the signature is RSA-PSS (SHA-256, MGF1
-SHA-256, salt length = digest length) over ``timestamp_ms + METHOD + path``, where the path is the
-full URL path without its query string. ``cryptography`` is imported on first use so that bots
-that never sign do not pay for it.
-
-Nothing here binds the PEM text to a local variable: a frame that raised would otherwise show it
-in a traceback that captures locals.
+The kind lives in :mod:`watchdog_lab.kinds.kalshi` (its fields, the key check, signing). Bot
+code signs with ``conn.sign_request(method, path)`` and reads ``conn.base_url``: through the
+connection, a problem with the stored fields is a :class:`~.errors.ConnectionConfigError`.
 """
 
 from __future__ import annotations
 
-import base64
-import time
-from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-from .errors import ConnectionConfigError
+from ..kinds.kalshi import (
+    API_KEY_ID_FIELD,
+    API_PATH_PREFIX,
+    BASE_URLS,
+    DEMO_BASE_URL,
+    ENVIRONMENT_FIELD,
+    HEADER_KEY,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    PRIVATE_KEY_FIELD,
+    PROD_BASE_URL,
+    REST_PATH_PREFIX,
+    signing_path,
+)
 
 if TYPE_CHECKING:
     from .connection import Connection
 
-API_KEY_ID_FIELD: Final = "api_key_id"
-PRIVATE_KEY_FIELD: Final = "private_key_pem"
-ENVIRONMENT_FIELD: Final = "environment"
-
-DEMO_BASE_URL: Final = "https://demo-api.kalshi.co/trade-api/v2"
-PROD_BASE_URL: Final = "https://api.elections.kalshi.com/trade-api/v2"
-BASE_URLS: Final[dict[str, str]] = {
-    "demo": DEMO_BASE_URL,
-    "prod": PROD_BASE_URL,
-    "production": PROD_BASE_URL,
-}
-# Kalshi signs the full path; a path given relative to the base URL gets this prefix.
-API_PATH_PREFIX: Final = "/trade-api/"
-REST_PATH_PREFIX: Final = "/trade-api/v2"
-
-HEADER_KEY: Final = "KALSHI-ACCESS-KEY"
-HEADER_TIMESTAMP: Final = "KALSHI-ACCESS-TIMESTAMP"
-HEADER_SIGNATURE: Final = "KALSHI-ACCESS-SIGNATURE"
-
-_KEY_CACHE_SLOT: Final = "kalshi_private_key"
+__all__ = [
+    "API_KEY_ID_FIELD",
+    "API_PATH_PREFIX",
+    "BASE_URLS",
+    "DEMO_BASE_URL",
+    "ENVIRONMENT_FIELD",
+    "HEADER_KEY",
+    "HEADER_SIGNATURE",
+    "HEADER_TIMESTAMP",
+    "PRIVATE_KEY_FIELD",
+    "PROD_BASE_URL",
+    "REST_PATH_PREFIX",
+    "base_url",
+    "sign_request",
+    "signing_path",
+]
 
 
 def base_url(conn: Connection) -> str:
-    """The REST base URL chosen by the connection's ``environment`` field (demo or prod)."""
-    if ENVIRONMENT_FIELD not in conn:
-        raise ConnectionConfigError(
-            f"Kalshi connection {conn.name!r} has no {ENVIRONMENT_FIELD!r} field; edit it in "
-            f"WatchDog Lab and set it to one of: {', '.join(BASE_URLS)}."
-        )
-    url = BASE_URLS.get(conn[ENVIRONMENT_FIELD].strip().casefold())
-    if url is None:
-        raise ConnectionConfigError(
-            f"Kalshi connection {conn.name!r} has an unknown {ENVIRONMENT_FIELD!r}; edit it in "
-            f"WatchDog Lab and set it to one of: {', '.join(BASE_URLS)}."
-        )
-    return url
-
-
-def signing_path(path: str) -> str:
-    """The path Kalshi expects in the signed message.
-
-    Accepts a full URL, a full path (``/trade-api/v2/portfolio/balance``) or a path relative to
-    the REST base URL (``/portfolio/balance``); drops any query string or fragment.
-    """
-    only_path = urlsplit(path).path if "://" in path else path.split("?", 1)[0].split("#", 1)[0]
-    if not only_path.startswith("/"):
-        only_path = "/" + only_path
-    if not only_path.startswith(API_PATH_PREFIX):
-        only_path = REST_PATH_PREFIX + only_path
-    return only_path
+    """``conn.base_url``: the REST base URL chosen by the connection's ``environment``."""
+    return conn.base_url  # type: ignore[no-any-return]
 
 
 def sign_request(
     conn: Connection, method: str, path: str, timestamp_ms: int | None = None
 ) -> dict[str, str]:
-    """Headers that authenticate one Kalshi request made with ``conn``.
-
-    ``timestamp_ms`` defaults to now; pass one only to reproduce a signature.
-    """
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    stamp = str(int(time.time() * 1000) if timestamp_ms is None else int(timestamp_ms))
-    message = f"{stamp}{method.upper()}{signing_path(path)}".encode()
-    key = conn._cached(_KEY_CACHE_SLOT, lambda: _load_private_key(conn))
-    signature = key.sign(
-        message,
-        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
-        hashes.SHA256(),
-    )
-    return {
-        HEADER_KEY: _required(conn, API_KEY_ID_FIELD),
-        HEADER_TIMESTAMP: stamp,
-        HEADER_SIGNATURE: base64.b64encode(signature).decode("ascii"),
-    }
-
-
-def _required(conn: Connection, field: str) -> str:
-    if field not in conn:
-        raise ConnectionConfigError(
-            f"Kalshi connection {conn.name!r} has no {field!r} field; edit it in WatchDog Lab "
-            f"(its fields are: {', '.join(conn.field_names) or 'none'})."
-        )
-    return conn[field]
-
-
-def _load_private_key(conn: Connection) -> Any:
-    """Parse the PEM once; errors say what to fix and never include the key text."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    _required(conn, PRIVATE_KEY_FIELD)
-    problem = None
-    try:
-        key = serialization.load_pem_private_key(_pem_bytes(conn), password=None)
-    except (ValueError, TypeError):
-        problem = "is not a PEM private key without a password"
-        key = None
-    except Exception:
-        problem = "could not be read as a private key"
-        key = None
-    # Raised outside the except block so the library's exception (and its frames) is not
-    # chained onto ours.
-    if problem is not None:
-        raise ConnectionConfigError(
-            f"The {PRIVATE_KEY_FIELD!r} of Kalshi connection {conn.name!r} {problem}; paste the "
-            "key file Kalshi gave you into the connection in WatchDog Lab."
-        )
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConnectionConfigError(
-            f"The {PRIVATE_KEY_FIELD!r} of Kalshi connection {conn.name!r} is not an RSA key; "
-            "Kalshi issues RSA keys, paste that key file into the connection in WatchDog Lab."
-        )
-    return key
-
-
-def _pem_bytes(conn: Connection) -> bytes:
-    # A key pasted through a single-line form often arrives with literal "\n" sequences.
-    if "\n" not in conn[PRIVATE_KEY_FIELD] and "\\n" in conn[PRIVATE_KEY_FIELD]:
-        return conn[PRIVATE_KEY_FIELD].replace("\\n", "\n").strip().encode()
-    return conn[PRIVATE_KEY_FIELD].strip().encode()
+    """``conn.sign_request(...)``: headers that authenticate one Kalshi request."""
+    return conn.sign_request(method, path, timestamp_ms)  # type: ignore[no-any-return]
