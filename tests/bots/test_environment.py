@@ -13,6 +13,8 @@ import json
 import os
 import stat
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,8 @@ from watchdog_lab.bots.environment import (
     SDK_SOURCES,
     EnvironmentReport,
     Package,
+    _layout_warnings,
+    _parse_compiled,
     build_environment,
     find_startup_code,
     installed_packages,
@@ -132,6 +136,45 @@ def test_an_existing_venv_is_not_overwritten(tmp_path: Path) -> None:
     assert (venv / "keep.txt").read_text() == "mine"
 
 
+def test_a_file_where_the_venv_should_go_is_not_replaced(tmp_path: Path) -> None:
+    uv, marker = sentinel_uv(tmp_path)
+    venv = tmp_path / "venv"
+    venv.write_text("mine")
+    with pytest.raises(EnvironmentBuildFailed, match="already exists"):
+        build_environment(venv, [], cache_dir=tmp_path / "cache", uv_bin=uv)
+    assert not marker.exists()
+    assert venv.read_text() == "mine"
+
+
+@pytest.mark.skipif(
+    not Path("/dev/shm").is_dir(), reason="needs a second filesystem: /dev/shm (tmpfs)"
+)
+def test_a_cache_on_another_filesystem_is_warned_about_before_the_build(tmp_path: Path) -> None:
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as other:
+        if Path(other).stat().st_dev == tmp_path.stat().st_dev:
+            pytest.skip("/dev/shm is on the same filesystem as the temporary folder here")
+        warnings = _layout_warnings(tmp_path / "venv", Path(other), wheels_only=True)
+    assert len(warnings) == 1 and "another filesystem" in warnings[0]
+    (tmp_path / "cache").mkdir()
+    assert _layout_warnings(tmp_path / "venv", tmp_path / "cache", wheels_only=True) == []
+
+
+def test_resolved_packages_name_their_requested_roots_through_a_dependency_cycle() -> None:
+    compiled = (
+        "alpha==1.0  # via -r bot.in\n"
+        "beta==2.0  # via alpha, gamma\n"
+        "gamma==3.0  # via beta\n"
+        "ipykernel==6.29.5  # via -r baseline.in\n"
+    )
+    packages = {p.name: p.required_by for p in _parse_compiled(compiled, {"bot.in", "baseline.in"})}
+    assert packages == {
+        "alpha": ("alpha",),
+        "beta": ("alpha",),
+        "gamma": ("alpha",),
+        "ipykernel": ("ipykernel",),
+    }
+
+
 def test_uv_runs_with_the_clean_environment_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -198,6 +241,49 @@ def test_everything_the_package_root_imports_is_part_of_the_copied_sdk() -> None
             assert not (node.module or "").startswith("watchdog_lab")
         if isinstance(node, ast.Import):
             assert not any(alias.name.startswith("watchdog_lab") for alias in node.names)
+
+
+def _module_level_package_imports(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, first package part) of each ``watchdog_lab`` import that runs on import.
+
+    Imports inside functions are left out: they run only when called, and the package root
+    keeps its Jupyter hooks' imports there precisely so that a bot never makes them.
+    """
+    relative = path.relative_to(PACKAGE_DIR).with_suffix("")
+    here = list(relative.parts[:-1])
+    pending: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"))]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = here[: len(here) - node.level + 1]
+            dotted = [*base, *(node.module or "").split(".")]
+            parts = [part for part in dotted if part] or [a.name for a in node.names]
+            yield node.lineno, parts[0]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("watchdog_lab."):
+            yield node.lineno, (node.module or "").split(".")[1]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("watchdog_lab."):
+                    yield node.lineno, alias.name.split(".")[1]
+
+
+def test_every_package_module_the_copied_sdk_imports_is_copied_too() -> None:
+    """A bot venv holds only SDK_SOURCES: an import reaching past them fails in every bot."""
+    shipped = {Path(entry).stem for entry in SDK_SOURCES}
+    files: list[Path] = []
+    for entry in SDK_SOURCES:
+        source = PACKAGE_DIR / entry
+        files += [source] if source.is_file() else sorted(source.rglob("*.py"))
+    missing = [
+        f"{path.relative_to(PACKAGE_DIR)}:{line} imports {top}"
+        for path in files
+        for line, top in _module_level_package_imports(path)
+        if top not in shipped
+    ]
+    assert missing == []
 
 
 def test_ipykernel_matches_the_promoting_environment(baseline: EnvironmentReport) -> None:

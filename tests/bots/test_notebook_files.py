@@ -15,8 +15,9 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from watchdog_lab.bots.deps import MAX_NOTEBOOK_BYTES, detect_requirements
+from watchdog_lab.bots.deps import detect_requirements
 from watchdog_lab.bots.errors import NotebookError
+from watchdog_lab.bots.notebook_scan import MAX_NOTEBOOK_BYTES
 from watchdog_lab.bots.supervisor import _read_notebook
 
 from ..support import returns_within

@@ -278,7 +278,7 @@ def _promoting_pin(requirement: str) -> str:
     return f"{canonicalize_name(req.name)}=={version}"
 
 
-def baseline_requirements(bot_names: set[str], *, pin: bool) -> list[str]:
+def baseline_requirements(bot_names: Collection[str], *, pin: bool) -> list[str]:
     """ipykernel and the SDK's dependency, pinned unless the bot names them itself."""
     reqs = []
     for requirement in (*KERNEL_REQUIRES, *SDK_REQUIRES):
@@ -475,30 +475,33 @@ def unique_disk_bytes(root: Path) -> int:
     every one of its links lies inside ``root``; directories and symlinks cannot be shared and
     always count.
     """
-    seen: dict[tuple[int, int], list[int]] = {}
-    total = 0
-
-    def visit(path: Path) -> None:
-        nonlocal total
-        info = path.lstat()
-        if stat.S_ISDIR(info.st_mode):
-            total += info.st_blocks * 512
-            with os.scandir(path) as entries:
-                for entry in entries:
-                    visit(Path(entry.path))
-            return
-        if stat.S_ISLNK(info.st_mode) or info.st_nlink <= 1:
-            total += info.st_blocks * 512
-            return
-        key = (info.st_dev, info.st_ino)
-        if key in seen:
-            seen[key][0] += 1
-        else:
-            seen[key] = [1, info.st_nlink, info.st_blocks * 512]
-
-    visit(Path(root))
-    total += sum(size for links, nlink, size in seen.values() if links >= nlink)
+    linked: dict[tuple[int, int], list[int]] = {}
+    total = _unshared_bytes(Path(root), linked)
+    total += sum(size for links, nlink, size in linked.values() if links >= nlink)
     return total
+
+
+def _unshared_bytes(path: Path, linked: dict[tuple[int, int], list[int]]) -> int:
+    """Bytes under ``path`` that cannot be shared; hardlinked files are tallied in ``linked``.
+
+    ``linked`` maps an inode to [links seen here, links it has, its bytes]: only once the
+    whole tree is walked can one tell whether every link of it was inside.
+    """
+    info = path.lstat()
+    if stat.S_ISDIR(info.st_mode):
+        total = info.st_blocks * 512
+        with os.scandir(path) as entries:
+            for entry in entries:
+                total += _unshared_bytes(Path(entry.path), linked)
+        return total
+    if stat.S_ISLNK(info.st_mode) or info.st_nlink <= 1:
+        return info.st_blocks * 512
+    key = (info.st_dev, info.st_ino)
+    if key in linked:
+        linked[key][0] += 1
+    else:
+        linked[key] = [1, info.st_nlink, info.st_blocks * 512]
+    return 0
 
 
 # --- the lock -------------------------------------------------------------------------------
@@ -676,23 +679,63 @@ def _parse_compiled(text: str, inputs: Collection[str]) -> list[ResolvedPackage]
             elif parent:
                 found.add(canonicalize_name(parent))
 
-    def roots(name: str) -> set[str]:
-        seen: set[str] = set()
-        out: set[str] = set()
-        stack = [name]
-        while stack:
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if current in requested:
-                out.add(current)
-            stack.extend(parents.get(current, ()))
-        return out
-
     return sorted(
-        ResolvedPackage(name, version, tuple(sorted(roots(name)))) for name, version in pins.items()
+        ResolvedPackage(name, version, tuple(sorted(_roots(name, parents, requested))))
+        for name, version in pins.items()
     )
+
+
+def _roots(name: str, parents: Mapping[str, set[str]], requested: Collection[str]) -> set[str]:
+    """The requested packages ``name`` is reachable from, walking ``# via`` parents upward.
+
+    Iterative with a seen-set: a dependency cycle in the index's metadata must not loop.
+    """
+    seen: set[str] = set()
+    out: set[str] = set()
+    stack = [name]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if current in requested:
+            out.add(current)
+        stack.extend(parents.get(current, ()))
+    return out
+
+
+@dataclass(frozen=True)
+class _CompileStep:
+    """One ``uv pip compile`` run over named requirement files, under the resolution's deadline.
+
+    The baseline and the bot are resolved at once on two threads, so the shared settings live
+    here and each run gets only its files and what to call it in an error.
+    """
+
+    uv: str
+    args: Sequence[str]
+    env: Mapping[str, str]
+    deadline: float
+    timeout: float
+    progress: Progress | None
+
+    def run(self, files: Mapping[str, Sequence[str]], action: str) -> list[ResolvedPackage]:
+        with tempfile.TemporaryDirectory(prefix="wd-resolve-") as folder:
+            for file_name, lines in files.items():
+                text = "".join(f"{line}\n" for line in lines)
+                (Path(folder) / file_name).write_text(text, encoding="utf-8")
+            argv = [*self.args, "--", *files]
+            result = _offline_first(
+                self.uv,
+                argv,
+                self.env,
+                Path(folder),
+                self.deadline,
+                self.timeout,
+                action,
+                self.progress,
+            )
+        return _parse_compiled(result.stdout, set(files))
 
 
 def resolve_environment(
@@ -734,30 +777,21 @@ def resolve_environment(
     ]
     for location in find_links:
         args += ["--find-links", str(Path(location).absolute())]
-
-    def compile_step(files: Mapping[str, Sequence[str]], action: str) -> list[ResolvedPackage]:
-        with tempfile.TemporaryDirectory(prefix="wd-resolve-") as folder:
-            for file_name, lines in files.items():
-                text = "".join(f"{line}\n" for line in lines)
-                (Path(folder) / file_name).write_text(text, encoding="utf-8")
-            argv = [*args, "--", *files]
-            result = _offline_first(
-                uv, argv, env, Path(folder), deadline, timeout, action, progress
-            )
-        return _parse_compiled(result.stdout, set(files))
-
+    compile_step = _CompileStep(uv, args, env, deadline, timeout, progress)
     _say(progress, "Resolving: " + " ".join([*baseline_reqs, *(str(r) for r in bot_reqs)]))
     if not bot_reqs:
-        alone = combined = compile_step(
+        alone = combined = compile_step.run(
             {_BASELINE_INPUT: baseline_reqs}, "resolving the kernel's packages"
         )
     else:
         # Two independent resolutions: run together, they cost about one.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             baseline_only = pool.submit(
-                compile_step, {_BASELINE_INPUT: baseline_reqs}, "resolving the kernel's packages"
+                compile_step.run,
+                {_BASELINE_INPUT: baseline_reqs},
+                "resolving the kernel's packages",
             )
-            combined = compile_step(
+            combined = compile_step.run(
                 {_BASELINE_INPUT: baseline_reqs, _BOT_INPUT: [str(r) for r in bot_reqs]},
                 "resolving the bot's packages",
             )
@@ -857,6 +891,257 @@ def _refuse_startup_code(findings: Sequence[StartupFinding], allowed: frozenset[
         raise StartupCodeRefused([(f.owner, f.file) for f in refused])
 
 
+@dataclass
+class _Build:
+    """One build in progress: what every step needs, decided once before anything is created.
+
+    The steps below take it in turn, so each step's inputs and results are explicit, and the
+    warnings they collect end up, in order and without repeats, in the report.
+    """
+
+    venv: Path
+    requirements: tuple[Requirement, ...]
+    uv: str
+    cache: Path
+    env: Mapping[str, str]
+    interpreter: str | os.PathLike[str]
+    find_links: Sequence[str | os.PathLike[str]]
+    allowed_startup: frozenset[str]
+    progress: Progress | None
+    timeout: float
+    started: float
+    deadline: float
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, messages: Iterable[str]) -> None:
+        """Keep uv's warnings once each: the offline and online attempts repeat them."""
+        self.warnings.extend(m for m in messages if m not in self.warnings)
+
+
+def _refuse_target(
+    venv: Path, bot_reqs: Sequence[Requirement], resolution: Resolution | None
+) -> None:
+    """Refuse to build over an existing environment or from a resolution of other packages.
+
+    Replacing a bot's environment is the caller's decision, and a resolution made for other
+    requirements would install a set nobody checked against these.
+    """
+    if venv.exists() and (not venv.is_dir() or any(venv.iterdir())):
+        raise EnvironmentBuildFailed(
+            f"{venv} already exists; remove it first to rebuild the bot's environment."
+        )
+    if resolution is not None and resolution.requirements != tuple(str(r) for r in bot_reqs):
+        raise EnvironmentBuildFailed(
+            "The resolution given was made for other requirements; resolve these again."
+        )
+
+
+def _layout_warnings(venv: Path, cache: Path, wheels_only: bool) -> list[str]:
+    """What the caller should know before the build starts: settings that cost disk or speed.
+
+    Said up front rather than refused: a build on two filesystems works, it only copies.
+    """
+    warnings: list[str] = []
+    if not wheels_only:
+        warnings.append(
+            "Source builds are not run even with wheels_only off: building one runs the "
+            "package's own code outside the bot's sandbox. Provide wheels (find-links)."
+        )
+    if cache.stat().st_dev != venv.parent.stat().st_dev:
+        warnings.append(
+            f"The uv cache ({cache}) is on another filesystem than {venv.parent}: packages are "
+            "copied instead of hardlinked, so each bot costs their full size."
+        )
+    return warnings
+
+
+def _start(
+    venv_dir: str | os.PathLike[str],
+    requirements: Sequence[str],
+    *,
+    python: str | os.PathLike[str] | None,
+    cache_dir: str | os.PathLike[str] | None,
+    wheels_only: bool,
+    find_links: Sequence[str | os.PathLike[str]],
+    timeout: float,
+    progress: Progress | None,
+    uv_bin: str | None,
+    resolution: Resolution | None,
+    allow_startup_code: Iterable[str],
+) -> _Build:
+    """Check the inputs and settle the build's tools and folders before anything is created.
+
+    Everything refused here is refused before uv runs, so a bad request leaves no trace.
+    """
+    started = time.monotonic()
+    venv = Path(venv_dir).absolute()
+    bot_reqs = check_requirements(requirements)
+    _refuse_target(venv, bot_reqs, resolution)
+    uv = uv_bin or find_uv()
+    cache = _cache_path(cache_dir)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    build = _Build(
+        venv=venv,
+        requirements=tuple(bot_reqs),
+        uv=uv,
+        cache=cache,
+        env=uv_environment(cache),
+        interpreter=sys.executable if python is None else python,
+        find_links=find_links,
+        allowed_startup=frozenset(canonicalize_name(name) for name in allow_startup_code),
+        progress=progress,
+        timeout=timeout,
+        started=started,
+        deadline=started + timeout,
+    )
+    build.warnings.extend(_layout_warnings(venv, cache, wheels_only))
+    return build
+
+
+def _resolve(build: _Build, resolution: Resolution | None) -> Resolution:
+    """The caller's checked resolution, or a fresh one when the caller brought none."""
+    if resolution is not None:
+        return resolution
+    return resolve_environment(
+        [str(r) for r in build.requirements],
+        python=build.interpreter,
+        cache_dir=build.cache,
+        find_links=build.find_links,
+        timeout=build.timeout,
+        progress=build.progress,
+        uv_bin=build.uv,
+    )
+
+
+def _create_venv(build: _Build) -> Path:
+    """Create the empty venv; return its base interpreter, read before any package lands."""
+    _say(build.progress, f"Creating the bot's environment with Python {build.interpreter}")
+    result = run_uv(
+        build.uv,
+        [
+            "venv",
+            "--no-config",
+            "--no-python-downloads",
+            "--python",
+            str(build.interpreter),
+            str(build.venv),
+        ],
+        env=build.env,
+        cwd=build.venv.parent,
+        timeout=build.deadline - time.monotonic(),
+        action="creating the virtual environment",
+        on_line=build.progress,
+        limit=build.timeout,
+    )
+    build.warn(result.warnings())
+    return _base_interpreter(build.venv)
+
+
+def _install(build: _Build, resolution: Resolution) -> None:
+    """Install exactly the resolved pins with ``--no-deps``, so nothing unchecked lands.
+
+    uv inspects the venv's interpreter before installing, while only the venv creator's files
+    are in it; from here on the venv is only read from disk.
+    """
+    args = [
+        "pip",
+        "install",
+        "--no-config",
+        "--python",
+        str(venv_python(build.venv)),
+        "--link-mode",
+        "hardlink",
+        "--no-build",
+        "--no-deps",
+    ]
+    for location in build.find_links:
+        args += ["--find-links", str(Path(location).absolute())]
+    pins = [pkg.pin for pkg in resolution.packages]
+    if build.requirements:
+        _say(build.progress, "Installing the bot's packages: " + " ".join(resolution.requirements))
+    _say(build.progress, f"Installing {len(pins)} checked package(s) without further resolution")
+    result = _offline_first(
+        build.uv,
+        [*args, "--", *pins],
+        build.env,
+        build.venv.parent,
+        build.deadline,
+        build.timeout,
+        "installing the bot's packages" if build.requirements else "installing ipykernel",
+        build.progress,
+    )
+    build.warn(result.warnings())
+
+
+def _inspect(
+    build: _Build, resolution: Resolution
+) -> tuple[Path, dict[str, Package], list[StartupFinding]]:
+    """Read what landed from disk and refuse what nobody checked.
+
+    Refused: a package set other than the resolution, a file written into another package,
+    and start-up code from a package not allowed to run any. Returns site-packages, the
+    installed packages and the allowed start-up code.
+    """
+    site_packages = site_packages_dir(build.venv)
+    installed = installed_packages(site_packages)
+    _refuse_unchecked(installed, resolution)
+    files = record_files(site_packages)
+    _refuse_foreign_files(site_packages, build.venv, files)
+    startup = find_startup_code(site_packages, files)
+    _refuse_startup_code(startup, build.allowed_startup)
+    return site_packages, installed, startup
+
+
+def _add_sdk(build: _Build, site_packages: Path) -> Package:
+    """Copy the SDK in last, after the checks, so no package can have written over it."""
+    _say(build.progress, f"Installing the WatchDog SDK {__version__}")
+    try:
+        return install_sdk(site_packages)
+    except OSError as exc:
+        raise EnvironmentBuildFailed(f"Could not copy the SDK into the venv: {exc}") from exc
+
+
+def _compile_venv(build: _Build, base_python: Path, site_packages: Path) -> None:
+    """Write bytecode into the venv now, when asked: a read-only venv cannot later.
+
+    A failure only makes bots start slower, so it is a warning, not a failed build.
+    """
+    if not _compile_bytecode(
+        base_python, [str(site_packages)], build.deadline - time.monotonic(), quiet_errors=False
+    ):
+        build.warnings.append("Could not compile bytecode into the venv (bots will start slower).")
+
+
+def _report(
+    build: _Build,
+    resolution: Resolution,
+    installed: Mapping[str, Package],
+    sdk: Package,
+    startup: Sequence[StartupFinding],
+    python_version: str,
+) -> EnvironmentReport:
+    """Sort what is installed into baseline, new and moved, as the logs and the audit say it."""
+    baseline = {pkg.name: pkg for pkg in resolution.baseline}
+    baseline[sdk.name] = sdk
+    return EnvironmentReport(
+        venv_dir=build.venv,
+        python=venv_python(build.venv),
+        python_version=python_version,
+        sdk=sdk,
+        baseline=tuple(sorted(installed[name] for name in baseline if name in installed)),
+        new=tuple(sorted(pkg for name, pkg in installed.items() if name not in baseline)),
+        changed=tuple(
+            VersionChange(name, baseline[name].version, installed[name].version)
+            for name in sorted(baseline)
+            if name in installed and installed[name].version != baseline[name].version
+        ),
+        startup_code=tuple(startup),
+        warnings=tuple(build.warnings),
+        seconds=time.monotonic() - build.started,
+        requirements=tuple(str(req) for req in build.requirements),
+    )
+
+
 def build_environment(
     venv_dir: str | os.PathLike[str],
     requirements: Sequence[str],
@@ -898,148 +1183,37 @@ def build_environment(
     :class:`EnvironmentBuildFailed` (or a subclass) says what went wrong, in uv's words where
     uv failed.
     """
-    started = time.monotonic()
-    deadline = started + timeout
-    venv = Path(venv_dir).absolute()
-    bot_reqs = check_requirements(requirements)
-    if venv.exists() and (not venv.is_dir() or any(venv.iterdir())):
-        raise EnvironmentBuildFailed(
-            f"{venv} already exists; remove it first to rebuild the bot's environment."
-        )
-    if resolution is not None and resolution.requirements != tuple(str(r) for r in bot_reqs):
-        raise EnvironmentBuildFailed(
-            "The resolution given was made for other requirements; resolve these again."
-        )
-    uv = uv_bin or find_uv()
-    cache = _cache_path(cache_dir)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    env = uv_environment(cache)
-    interpreter = sys.executable if python is None else python
-    allowed = frozenset(canonicalize_name(name) for name in allow_startup_code)
-    warnings: list[str] = []
-    if not wheels_only:
-        warnings.append(
-            "Source builds are not run even with wheels_only off: building one runs the "
-            "package's own code outside the bot's sandbox. Provide wheels (find-links)."
-        )
-    if cache.stat().st_dev != venv.parent.stat().st_dev:
-        warnings.append(
-            f"The uv cache ({cache}) is on another filesystem than {venv.parent}: packages are "
-            "copied instead of hardlinked, so each bot costs their full size."
-        )
-
-    def uv_step(args: list[str], action: str) -> UvResult:
-        result = run_uv(
-            uv,
-            args,
-            env=env,
-            cwd=venv.parent,
-            timeout=deadline - time.monotonic(),
-            action=action,
-            on_line=progress,
-            limit=timeout,
-        )
-        warnings.extend(w for w in result.warnings() if w not in warnings)
-        return result
-
-    if resolution is None:
-        resolution = resolve_environment(
-            [str(r) for r in bot_reqs],
-            python=interpreter,
-            cache_dir=cache,
-            find_links=find_links,
-            timeout=timeout,
-            progress=progress,
-            uv_bin=uv,
-        )
-    install_args = [
-        "pip",
-        "install",
-        "--no-config",
-        "--python",
-        str(venv_python(venv)),
-        "--link-mode",
-        "hardlink",
-        "--no-build",
-        "--no-deps",
-    ]
-    for location in find_links:
-        install_args += ["--find-links", str(Path(location).absolute())]
-    pins = [pkg.pin for pkg in resolution.packages]
-    entries_before = _cache_entries(cache)
+    build = _start(
+        venv_dir,
+        requirements,
+        python=python,
+        cache_dir=cache_dir,
+        wheels_only=wheels_only,
+        find_links=find_links,
+        timeout=timeout,
+        progress=progress,
+        uv_bin=uv_bin,
+        resolution=resolution,
+        allow_startup_code=allow_startup_code,
+    )
+    resolution = _resolve(build, resolution)
+    entries_before = _cache_entries(build.cache)
     try:
-        _say(progress, f"Creating the bot's environment with Python {interpreter}")
-        uv_step(
-            [
-                "venv",
-                "--no-config",
-                "--no-python-downloads",
-                "--python",
-                str(interpreter),
-                str(venv),
-            ],
-            "creating the virtual environment",
-        )
-        base_python = _base_interpreter(venv)
-        if bot_reqs:
-            _say(progress, "Installing the bot's packages: " + " ".join(resolution.requirements))
-        _say(progress, f"Installing {len(pins)} checked package(s) without further resolution")
-        # uv inspects the venv's interpreter before installing, while only the venv
-        # creator's files are in it; from here on the venv is only read from disk.
-        result = _offline_first(
-            uv,
-            [*install_args, "--", *pins],
-            env,
-            venv.parent,
-            deadline,
-            timeout,
-            "installing the bot's packages" if bot_reqs else "installing ipykernel",
-            progress,
-        )
-        warnings.extend(w for w in result.warnings() if w not in warnings)
-        site_packages = site_packages_dir(venv)
-        final = installed_packages(site_packages)
-        _refuse_unchecked(final, resolution)
-        files = record_files(site_packages)
-        _refuse_foreign_files(site_packages, venv, files)
-        startup = find_startup_code(site_packages, files)
-        _refuse_startup_code(startup, allowed)
-        _say(progress, f"Installing the WatchDog SDK {__version__}")
-        try:
-            sdk = install_sdk(site_packages)
-        except OSError as exc:
-            raise EnvironmentBuildFailed(f"Could not copy the SDK into the venv: {exc}") from exc
-        final[sdk.name] = sdk
-        if compile_bytecode and not _compile_bytecode(
-            base_python, [str(site_packages)], deadline - time.monotonic(), quiet_errors=False
-        ):
-            warnings.append("Could not compile bytecode into the venv (bots will start slower).")
-        version = _venv_python_version(venv)
+        base_python = _create_venv(build)
+        _install(build, resolution)
+        site_packages, installed, startup = _inspect(build, resolution)
+        sdk = _add_sdk(build, site_packages)
+        installed[sdk.name] = sdk
+        if compile_bytecode:
+            _compile_venv(build, base_python, site_packages)
+        python_version = _venv_python_version(build.venv)
     except BaseException:
-        shutil.rmtree(venv, ignore_errors=True)
+        shutil.rmtree(build.venv, ignore_errors=True)
         raise
     for finding in startup:
         _say(progress, "Warning: allowed: " + finding.describe())
-    precompile_cache_entries(base_python, _cache_entries(cache) - entries_before, progress)
-    baseline = {pkg.name: pkg for pkg in resolution.baseline}
-    baseline[sdk.name] = sdk
-    report = EnvironmentReport(
-        venv_dir=venv,
-        python=venv_python(venv),
-        python_version=version,
-        sdk=sdk,
-        baseline=tuple(sorted(final[name] for name in baseline if name in final)),
-        new=tuple(sorted(pkg for name, pkg in final.items() if name not in baseline)),
-        changed=tuple(
-            VersionChange(name, baseline[name].version, final[name].version)
-            for name in sorted(baseline)
-            if name in final and final[name].version != baseline[name].version
-        ),
-        startup_code=tuple(startup),
-        warnings=tuple(warnings),
-        seconds=time.monotonic() - started,
-        requirements=tuple(str(req) for req in bot_reqs),
-    )
+    precompile_cache_entries(base_python, _cache_entries(build.cache) - entries_before, progress)
+    report = _report(build, resolution, installed, sdk, startup, python_version)
     _say(
         progress,
         f"Environment ready in {report.seconds:.1f} s: {len(report.baseline)} baseline "

@@ -104,11 +104,7 @@ class PopularPackages(Mapping[str, int]):
         canonical name) the better rank is kept.
         """
         ranks: dict[str, int] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            stripped = line.strip()
-            if not stripped or stripped.startswith("#"):
-                continue
-            parts = stripped.split("\t")
+        for number, parts in data_rows(text):
             if len(parts) != 2 or not parts[0].isdigit() or not parts[1]:
                 raise BotError(
                     f"Popular-packages list line {number} is not 'rank<TAB>name'; "
@@ -123,15 +119,29 @@ class PopularPackages(Mapping[str, int]):
         return cls(ranks)
 
 
+def data_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, tab-separated fields) of a shipped data file, skipping ``#`` and blanks."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            yield number, stripped.split("\t")
+
+
+def read_data_file(file_name: str, what: str) -> str:
+    """The text of a file shipped in the package's ``data`` folder; ``what`` names it for errors.
+
+    A missing file means a broken installation, which only reinstalling mends.
+    """
+    try:
+        source = resources.files(DATA_PACKAGE).joinpath(DATA_FOLDER).joinpath(file_name)
+        return source.read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError) as exc:
+        raise BotError(
+            f"The {what} {file_name} is missing from the installed package; reinstall watchdog-lab."
+        ) from exc
+
+
 @cache
 def load_popular() -> PopularPackages:
     """The list shipped with the package, parsed once per process."""
-    try:
-        source = resources.files(DATA_PACKAGE).joinpath(DATA_FOLDER).joinpath(DATA_FILE)
-        text = source.read_text(encoding="utf-8")
-    except (FileNotFoundError, ModuleNotFoundError) as exc:
-        raise BotError(
-            f"The popular-packages list {DATA_FILE} is missing from the installed package; "
-            "reinstall watchdog-lab."
-        ) from exc
-    return PopularPackages.parse(text)
+    return PopularPackages.parse(read_data_file(DATA_FILE, "popular-packages list"))

@@ -30,7 +30,7 @@ from ..sdk.injection import encode_connections
 from ..vault import Vault, VaultLocked, VaultNotFound
 from ..vault.audit import Event
 from .containment import end_session
-from .deps import MAX_NOTEBOOK_BYTES
+from .notebook_scan import MAX_NOTEBOOK_BYTES
 from .environment import EnvironmentReport, Resolution, build_environment, resolve_environment
 from .errors import (
     BotError,
