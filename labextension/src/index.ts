@@ -1,56 +1,114 @@
 /**
- * WatchDog Lab front end: registers the left-sidebar panel and its commands.
+ * WatchDog Lab front end.
+ *
+ * Two plugins: the core one shares the API client and the vault model through `IWatchdogLab`
+ * and applies the user's settings to them; the sidebar plugin requires that token, as every later
+ * panel will, instead of building its own client.
  */
-import {
-  ILayoutRestorer,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator } from '@jupyterlab/translation';
 
-import { VaultStatusModel } from './model';
+import { WatchdogApiClient } from './api';
+import { pollingFromSeconds, VaultModel } from './model';
+import { readSettings } from './settings';
+import { IWatchdogLab } from './tokens';
+import { loadTranslation } from './translation';
 import { SIDEBAR_ID, WatchdogSidebar } from './widget';
+
+export { WatchdogApiClient, WatchdogApiError } from './api';
+export { VaultModel } from './model';
+export { IWatchdogLab } from './tokens';
 
 export namespace CommandIDs {
   export const open = 'watchdog-lab:open';
   export const refresh = 'watchdog-lab:refresh-vault';
 }
 
+/** The core plugin's id; its settings schema is `schema/plugin.json`. */
+export const CORE_PLUGIN_ID = 'watchdog-lab:plugin';
+
 /** Rank among left-sidebar tabs: after the built-in file browser, kernels, TOC and extensions. */
 const SIDEBAR_RANK = 800;
 
-const PALETTE_CATEGORY = 'WatchDog Lab';
+export const corePlugin: JupyterFrontEndPlugin<IWatchdogLab> = {
+  id: CORE_PLUGIN_ID,
+  description: 'The WatchDog Lab API client and vault model, configured by the user settings.',
+  autoStart: true,
+  provides: IWatchdogLab,
+  optional: [ISettingRegistry, ITranslator, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null
+  ): IWatchdogLab => {
+    const trans = loadTranslation(translator);
+    const api = new WatchdogApiClient({
+      serverSettings: app.serviceManager.serverSettings,
+      translator
+    });
+    const vaultModel = new VaultModel({ api });
 
-const sidebarPlugin: JupyterFrontEndPlugin<void> = {
+    if (settingRegistry) {
+      void settingRegistry
+        .load(CORE_PLUGIN_ID)
+        .then(settings => {
+          const apply = (): void => {
+            const values = readSettings(settings.composite);
+            vaultModel.polling = pollingFromSeconds(
+              values.vaultRefreshInterval,
+              values.vaultRefreshBackoffLimit
+            );
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch(reason => {
+          console.error(
+            trans.__('WatchDog Lab settings could not be loaded; using the defaults.'),
+            reason
+          );
+        });
+    }
+
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: trans.__('Refresh Vault State'),
+      caption: trans.__('Ask the server for the vault state now'),
+      execute: () => vaultModel.refresh()
+    });
+    palette?.addItem({ command: CommandIDs.refresh, category: trans.__('WatchDog Lab') });
+
+    return { api, vaultModel };
+  }
+};
+
+export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   id: 'watchdog-lab:sidebar',
   description: 'The WatchDog Lab sidebar: vault state, connections and bots.',
   autoStart: true,
-  optional: [ILayoutRestorer, ICommandPalette],
+  requires: [IWatchdogLab],
+  optional: [ILayoutRestorer, ICommandPalette, ITranslator],
   activate: (
     app: JupyterFrontEnd,
+    watchdog: IWatchdogLab,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    translator: ITranslator | null
   ): void => {
-    const model = new VaultStatusModel({
-      serverSettings: app.serviceManager.serverSettings
-    });
-    const sidebar = new WatchdogSidebar(model);
+    const trans = loadTranslation(translator);
+    const sidebar = new WatchdogSidebar({ model: watchdog.vaultModel, translator });
     app.shell.add(sidebar, 'left', { rank: SIDEBAR_RANK });
     restorer?.add(sidebar, SIDEBAR_ID);
 
     app.commands.addCommand(CommandIDs.open, {
-      label: 'Open WatchDog Lab',
-      caption: 'Show the WatchDog Lab sidebar',
+      label: trans.__('Open WatchDog Lab'),
+      caption: trans.__('Show the WatchDog Lab sidebar'),
       execute: () => app.shell.activateById(SIDEBAR_ID)
     });
-    app.commands.addCommand(CommandIDs.refresh, {
-      label: 'Refresh Vault State',
-      caption: 'Ask the server for the vault state now',
-      execute: () => model.refresh()
-    });
-    palette?.addItem({ command: CommandIDs.open, category: PALETTE_CATEGORY });
-    palette?.addItem({ command: CommandIDs.refresh, category: PALETTE_CATEGORY });
+    palette?.addItem({ command: CommandIDs.open, category: trans.__('WatchDog Lab') });
   }
 };
 
-export default [sidebarPlugin];
+export default [corePlugin, sidebarPlugin];

@@ -4,17 +4,11 @@
  * The model owns the polling so that views stay dumb: a view renders `status` and calls
  * `refresh()`; it never fetches on its own.
  */
-import { ServerConnection } from '@jupyterlab/services';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import {
-  fetchSandboxLevels,
-  fetchVaultStatus,
-  ISandboxLevels,
-  VaultState,
-  WatchdogApiError
-} from './api';
+import { ISandboxLevels, VaultState, WatchdogApiClient, WatchdogApiError } from './api';
+import { DEFAULT_SETTINGS } from './settings';
 
 /** What the sidebar shows: still asking, an answer, or why there is none. */
 export type VaultStatus =
@@ -24,38 +18,52 @@ export type VaultStatus =
 
 /** The sandbox levels shown under the vault: fetched on opening and on refresh, not polled. */
 export type SandboxStatus =
-  | { kind: 'loading' }
-  | ({ kind: 'ready' } & ISandboxLevels)
-  | { kind: 'error'; message: string };
+  { kind: 'loading' } | ({ kind: 'ready' } & ISandboxLevels) | { kind: 'error'; message: string };
 
-export namespace VaultStatusModel {
+/** How often the vault state is asked for, in milliseconds. */
+export interface IPolling {
+  /** Between two requests while the sidebar is visible and the server answers. */
+  interval: number;
+  /** The longest wait the backoff reaches while the server does not answer. */
+  backoffLimit: number;
+}
+
+const MS_PER_SECOND = 1000;
+
+/** The polling the default settings give. */
+export const DEFAULT_POLLING: Readonly<IPolling> = {
+  interval: DEFAULT_SETTINGS.vaultRefreshInterval * MS_PER_SECOND,
+  backoffLimit: DEFAULT_SETTINGS.vaultRefreshBackoffLimit * MS_PER_SECOND
+};
+
+/** The polling for settings given in seconds, as the settings schema states them. */
+export function pollingFromSeconds(interval: number, backoffLimit: number): IPolling {
+  return { interval: interval * MS_PER_SECOND, backoffLimit: backoffLimit * MS_PER_SECOND };
+}
+
+export namespace VaultModel {
   export interface IOptions {
-    serverSettings?: ServerConnection.ISettings;
-    /** Milliseconds between polls while the sidebar is visible. */
-    interval?: number;
+    /** The client every request goes through. */
+    api: WatchdogApiClient;
+    /** How often to ask while active; `DEFAULT_POLLING` if not given. */
+    polling?: IPolling;
   }
 }
 
-/** Default poll interval: quick enough to notice a lock from another tab, cheap for the server. */
-export const DEFAULT_POLL_INTERVAL = 5000;
-
-/** Backed-off ceiling while the server does not answer. */
-const MAX_POLL_INTERVAL = 60000;
-
-export class VaultStatusModel {
-  constructor(options: VaultStatusModel.IOptions = {}) {
-    this._serverSettings = options.serverSettings ?? ServerConnection.makeSettings();
-    const interval = options.interval ?? DEFAULT_POLL_INTERVAL;
+export class VaultModel {
+  constructor(options: VaultModel.IOptions) {
+    this._api = options.api;
     this._poll = new Poll({
       name: 'watchdog-lab:vault-status',
       factory: () => this._fetch(),
-      frequency: { interval, backoff: true, max: Math.max(interval, MAX_POLL_INTERVAL) },
-      // Skip ticks while the sidebar is closed or the browser tab is hidden.
-      standby: () => !this._active || 'when-hidden'
+      // Skip ticks while the sidebar is closed or the browser tab is hidden, but never the one
+      // an explicit refresh asked for.
+      standby: () => (this._refreshPending ? 'never' : !this._active || 'when-hidden')
     });
+    this.polling = options.polling ?? DEFAULT_POLLING;
   }
 
-  /** Emitted whenever `status` changes. */
+  /** Emitted whenever `status` or `sandbox` changes. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -86,6 +94,29 @@ export class VaultStatusModel {
     }
   }
 
+  /** How often the vault state is asked for. A change applies at once: while active, the
+   * state is asked for now and then at the new pace, not after the old wait ends. */
+  get polling(): IPolling {
+    const { interval, max } = this._poll.frequency;
+    return { interval, backoffLimit: max };
+  }
+
+  set polling(value: IPolling) {
+    const frequency = {
+      interval: value.interval,
+      backoff: true,
+      max: Math.max(value.interval, value.backoffLimit)
+    };
+    const { interval, max } = this._poll.frequency;
+    if (interval === frequency.interval && max === frequency.max) {
+      return;
+    }
+    this._poll.frequency = frequency;
+    if (this._active) {
+      void this._refreshVault();
+    }
+  }
+
   get isDisposed(): boolean {
     return this._poll.isDisposed;
   }
@@ -108,6 +139,7 @@ export class VaultStatusModel {
   }
 
   private async _refreshVault(): Promise<void> {
+    this._refreshPending = true;
     await this._poll.refresh();
     // A tick always resolves, failed or not: a failure is already reflected in `status`.
     await this._poll.tick;
@@ -116,7 +148,7 @@ export class VaultStatusModel {
   private async _fetchSandbox(): Promise<void> {
     let sandbox: SandboxStatus;
     try {
-      const levels = await fetchSandboxLevels(this._serverSettings);
+      const levels = await this._api.sandboxLevels();
       sandbox = { kind: 'ready', ...levels };
     } catch (error) {
       sandbox = { kind: 'error', message: error instanceof Error ? error.message : String(error) };
@@ -129,8 +161,9 @@ export class VaultStatusModel {
   }
 
   private async _fetch(): Promise<void> {
+    this._refreshPending = false;
     try {
-      const { state } = await fetchVaultStatus(this._serverSettings);
+      const { state } = await this._api.vaultStatus();
       this._setStatus({ kind: 'ready', state });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -142,7 +175,7 @@ export class VaultStatusModel {
   }
 
   private _setStatus(status: VaultStatus): void {
-    if (sameStatus(this._status, status)) {
+    if (this.isDisposed || sameStatus(this._status, status)) {
       return;
     }
     this._status = status;
@@ -150,9 +183,10 @@ export class VaultStatusModel {
   }
 
   private _active = false;
+  private _api: WatchdogApiClient;
   private _changed = new Signal<this, void>(this);
   private _poll: Poll;
-  private _serverSettings: ServerConnection.ISettings;
+  private _refreshPending = false;
   private _status: VaultStatus = { kind: 'loading' };
   private _sandbox: SandboxStatus = { kind: 'loading' };
 }

@@ -1,3 +1,4 @@
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
@@ -5,10 +6,19 @@ import * as React from 'react';
 import { SandboxView } from './components/SandboxView';
 import { VaultStatusView } from './components/VaultStatusView';
 import { watchdogIcon } from './icons';
-import { VaultStatusModel } from './model';
+import { VaultModel } from './model';
+import { loadTranslation } from './translation';
 
 /** DOM id of the sidebar; also the key the layout restorer remembers it by. */
 export const SIDEBAR_ID = 'watchdog-lab-sidebar';
+
+export namespace WatchdogSidebar {
+  export interface IOptions {
+    /** Shared with other plugins; the sidebar does not own it and never disposes it. */
+    model: VaultModel;
+    translator?: ITranslator | null;
+  }
+}
 
 /**
  * The WatchDog Lab left-sidebar panel.
@@ -17,17 +27,18 @@ export const SIDEBAR_ID = 'watchdog-lab-sidebar';
  * answer. Later panels (unlock form, connections, bots) become further sections of this widget.
  */
 export class WatchdogSidebar extends ReactWidget {
-  constructor(model: VaultStatusModel) {
+  constructor(options: WatchdogSidebar.IOptions) {
     super();
-    this._model = model;
+    this._model = options.model;
+    this._trans = loadTranslation(options.translator);
     this.id = SIDEBAR_ID;
     this.addClass('jp-WatchdogLab-sidebar');
     this.title.icon = watchdogIcon;
-    this.title.caption = 'WatchDog Lab';
+    this.title.caption = this._trans.__('WatchDog Lab');
     this.title.label = '';
   }
 
-  get model(): VaultStatusModel {
+  get model(): VaultModel {
     return this._model;
   }
 
@@ -35,16 +46,17 @@ export class WatchdogSidebar extends ReactWidget {
     if (this.isDisposed) {
       return;
     }
-    this._model.dispose();
+    this._model.active = false;
     super.dispose();
   }
 
   protected render(): JSX.Element {
+    const trans = this._trans;
     return (
       <div className="jp-WatchdogLab-panel" data-testid="watchdog-sidebar">
         <h2 className="jp-WatchdogLab-title">
           <watchdogIcon.react tag="span" className="jp-WatchdogLab-titleIcon" />
-          WatchDog Lab
+          {trans.__('WatchDog Lab')}
         </h2>
         <UseSignal signal={this._model.changed}>
           {() => (
@@ -53,8 +65,9 @@ export class WatchdogSidebar extends ReactWidget {
                 status={this._model.status}
                 refreshing={this._refreshing}
                 onRefresh={this._onRefresh}
+                trans={trans}
               />
-              <SandboxView sandbox={this._model.sandbox} />
+              <SandboxView sandbox={this._model.sandbox} trans={trans} />
             </>
           )}
         </UseSignal>
@@ -91,6 +104,7 @@ export class WatchdogSidebar extends ReactWidget {
     });
   };
 
-  private _model: VaultStatusModel;
+  private _model: VaultModel;
   private _refreshing = false;
+  private _trans: TranslationBundle;
 }

@@ -1,3 +1,4 @@
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { SandboxStatus } from '../model';
@@ -8,8 +9,11 @@ import { SandboxStatus } from '../model';
  * Every kernel is untrusted: a row that does not confine is shown in the warning colour so the
  * user sees it without running `watchdog-lab doctor`. Server text is rendered as text only.
  */
-export function SandboxView(props: { sandbox: SandboxStatus }): JSX.Element {
-  const { sandbox } = props;
+export function SandboxView(props: {
+  sandbox: SandboxStatus;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { sandbox, trans } = props;
   return (
     <section
       className="jp-WatchdogLab-card jp-WatchdogLab-sandbox"
@@ -18,7 +22,7 @@ export function SandboxView(props: { sandbox: SandboxStatus }): JSX.Element {
       aria-busy={sandbox.kind === 'loading'}
     >
       <header className="jp-WatchdogLab-cardHeader">
-        <h3 className="jp-WatchdogLab-cardTitle">Sandbox</h3>
+        <h3 className="jp-WatchdogLab-cardTitle">{trans.__('Sandbox')}</h3>
       </header>
       {sandbox.kind === 'error' ? (
         <p className="jp-WatchdogLab-hint" data-testid="watchdog-sandbox-error">
@@ -28,15 +32,17 @@ export function SandboxView(props: { sandbox: SandboxStatus }): JSX.Element {
         <ul className="jp-WatchdogLab-levels">
           <LevelRow
             testId="watchdog-sandbox-kernels"
-            label="Notebook kernels"
+            label={trans.__('Notebook kernels')}
             level={sandbox.kind === 'ready' ? sandbox.kernels : null}
             confined={sandbox.kind === 'ready' ? sandbox.kernelsConfined : null}
+            trans={trans}
           />
           <LevelRow
             testId="watchdog-sandbox-bots"
-            label="Bots"
+            label={trans.__('Bots')}
             level={sandbox.kind === 'ready' ? sandbox.bots : null}
             confined={sandbox.kind === 'ready' ? sandbox.botsConfined : null}
+            trans={trans}
           />
         </ul>
       )}
@@ -44,17 +50,15 @@ export function SandboxView(props: { sandbox: SandboxStatus }): JSX.Element {
   );
 }
 
-const UNCONFINED_HINT =
-  'not confined: their code can read the Jupyter token and the WatchDog Lab home.';
-
 /** One level; `null` while it is being asked for. */
 function LevelRow(props: {
   testId: string;
   label: string;
   level: string | null;
   confined: boolean | null;
+  trans: TranslationBundle;
 }): JSX.Element {
-  const { testId, label, level, confined } = props;
+  const { testId, label, level, confined, trans } = props;
   const mod =
     confined === null ? 'jp-mod-loading' : confined ? 'jp-mod-confined' : 'jp-mod-unconfined';
   return (
@@ -62,11 +66,18 @@ function LevelRow(props: {
       className={`jp-WatchdogLab-level ${mod}`}
       data-testid={testId}
       data-confined={confined === null ? undefined : String(confined)}
-      title={confined === false ? `${label}: ${UNCONFINED_HINT}` : undefined}
+      title={
+        confined === false
+          ? trans.__(
+              '%1: not confined: their code can read the Jupyter token and the WatchDog Lab home.',
+              label
+            )
+          : undefined
+      }
     >
       <span className="jp-WatchdogLab-dot" aria-hidden="true" />
-      <span className="jp-WatchdogLab-levelLabel">{label}:</span>{' '}
-      <span className="jp-WatchdogLab-levelValue">{level ?? 'checking…'}</span>
+      <span className="jp-WatchdogLab-levelLabel">{trans.__('%1:', label)}</span>{' '}
+      <span className="jp-WatchdogLab-levelValue">{level ?? trans.__('checking…')}</span>
     </li>
   );
 }

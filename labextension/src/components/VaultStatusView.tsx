@@ -1,29 +1,43 @@
+import { TranslationBundle } from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { VaultState } from '../api';
 import { VaultStatus } from '../model';
 
-/** The words shown for each vault state; the keys double as CSS modifiers and test hooks. */
-const STATE_TEXT: Record<VaultState, { label: string; hint: string }> = {
-  absent: {
-    label: 'No vault',
-    hint: 'No vault exists yet. Create one to keep exchange keys sealed on this machine.'
-  },
-  locked: {
-    label: 'Locked',
-    hint: 'The vault is locked. Unlock it to let notebooks and bots use their connections.'
-  },
-  unlocked: {
-    label: 'Unlocked',
-    hint: 'The vault is unlocked. Granted notebooks and bots can use their connections.'
+/** The words shown for each vault state (the state names themselves are the CSS modifiers
+ * and test hooks, so they are never translated). */
+function stateText(state: VaultState, trans: TranslationBundle): { label: string; hint: string } {
+  switch (state) {
+    case 'absent':
+      return {
+        label: trans.__('No vault'),
+        hint: trans.__(
+          'No vault exists yet. Create one to keep exchange keys sealed on this machine.'
+        )
+      };
+    case 'locked':
+      return {
+        label: trans.__('Locked'),
+        hint: trans.__(
+          'The vault is locked. Unlock it to let notebooks and bots use their connections.'
+        )
+      };
+    case 'unlocked':
+      return {
+        label: trans.__('Unlocked'),
+        hint: trans.__(
+          'The vault is unlocked. Granted notebooks and bots can use their connections.'
+        )
+      };
   }
-};
+}
 
 export interface IVaultStatusViewProps {
   status: VaultStatus;
   refreshing: boolean;
   onRefresh: () => void;
+  trans: TranslationBundle;
 }
 
 /**
@@ -33,7 +47,8 @@ export interface IVaultStatusViewProps {
  * HTML, so nothing the server says can inject markup.
  */
 export function VaultStatusView(props: IVaultStatusViewProps): JSX.Element {
-  const { status, refreshing, onRefresh } = props;
+  const { status, refreshing, onRefresh, trans } = props;
+  const refreshLabel = trans.__('Refresh the vault state');
   const key = status.kind === 'ready' ? status.state : status.kind;
 
   return (
@@ -44,32 +59,32 @@ export function VaultStatusView(props: IVaultStatusViewProps): JSX.Element {
       aria-busy={status.kind === 'loading' || refreshing}
     >
       <header className="jp-WatchdogLab-cardHeader">
-        <h3 className="jp-WatchdogLab-cardTitle">Vault</h3>
+        <h3 className="jp-WatchdogLab-cardTitle">{trans.__('Vault')}</h3>
         <button
           type="button"
           className="jp-WatchdogLab-iconButton"
           data-testid="watchdog-refresh"
-          title="Refresh the vault state"
-          aria-label="Refresh the vault state"
+          title={refreshLabel}
+          aria-label={refreshLabel}
           disabled={refreshing}
           onClick={onRefresh}
         >
           <refreshIcon.react tag="span" className="jp-WatchdogLab-iconButtonIcon" />
         </button>
       </header>
-      <StatusBody status={status} />
+      <StatusBody status={status} trans={trans} />
     </section>
   );
 }
 
-function StatusBody(props: { status: VaultStatus }): JSX.Element {
-  const { status } = props;
+function StatusBody(props: { status: VaultStatus; trans: TranslationBundle }): JSX.Element {
+  const { status, trans } = props;
   switch (status.kind) {
     case 'loading':
       return (
         <p className="jp-WatchdogLab-state jp-mod-loading" data-testid="watchdog-vault-state">
           <span className="jp-WatchdogLab-dot" aria-hidden="true" />
-          Checking…
+          {trans.__('Checking…')}
         </p>
       );
     case 'error':
@@ -77,13 +92,15 @@ function StatusBody(props: { status: VaultStatus }): JSX.Element {
         <div className="jp-WatchdogLab-error" role="alert" data-testid="watchdog-error">
           <p className="jp-WatchdogLab-state jp-mod-error" data-testid="watchdog-vault-state">
             <span className="jp-WatchdogLab-dot" aria-hidden="true" />
-            {status.unreachable ? 'Server extension unreachable' : 'Vault state unavailable'}
+            {status.unreachable
+              ? trans.__('Server extension unreachable')
+              : trans.__('Vault state unavailable')}
           </p>
           <p className="jp-WatchdogLab-hint">{status.message}</p>
         </div>
       );
     case 'ready': {
-      const text = STATE_TEXT[status.state];
+      const text = stateText(status.state, trans);
       return (
         <>
           <p

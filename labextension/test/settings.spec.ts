@@ -1,0 +1,44 @@
+import schema from '../schema/plugin.json';
+import { DEFAULT_SETTINGS, readSettings, SETTING_BOUNDS } from '../src/settings';
+
+describe('settings', () => {
+  it('has the defaults and bounds the schema declares, for every schema property', () => {
+    const properties = schema.properties as Record<
+      string,
+      { default: number; minimum: number; maximum: number }
+    >;
+    expect(Object.keys(properties).sort()).toEqual(Object.keys(DEFAULT_SETTINGS).sort());
+    for (const [name, property] of Object.entries(properties)) {
+      expect([name, property.default]).toEqual([
+        name,
+        DEFAULT_SETTINGS[name as keyof typeof DEFAULT_SETTINGS]
+      ]);
+      expect([name, property.minimum, property.maximum]).toEqual([
+        name,
+        SETTING_BOUNDS.minimum,
+        SETTING_BOUNDS.maximum
+      ]);
+    }
+  });
+
+  it('reads the values a user set', () => {
+    expect(readSettings({ vaultRefreshInterval: 2.5, vaultRefreshBackoffLimit: 120 })).toEqual({
+      vaultRefreshInterval: 2.5,
+      vaultRefreshBackoffLimit: 120
+    });
+  });
+
+  it('falls back to the default for a missing, non-numeric or out-of-range value', () => {
+    for (const bad of [undefined, null, '10', 0, -5, 0.5, 3601, Number.NaN]) {
+      expect(readSettings({ vaultRefreshInterval: bad as never })).toEqual(DEFAULT_SETTINGS);
+      expect(readSettings({ vaultRefreshBackoffLimit: bad as never })).toEqual(DEFAULT_SETTINGS);
+    }
+  });
+
+  it('never lets the backoff limit fall below the refresh interval', () => {
+    expect(readSettings({ vaultRefreshInterval: 90, vaultRefreshBackoffLimit: 10 })).toEqual({
+      vaultRefreshInterval: 90,
+      vaultRefreshBackoffLimit: 90
+    });
+  });
+});
