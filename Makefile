@@ -19,7 +19,7 @@ CHROMIUM ?= /usr/bin/chromium
 INSTALL_INPUTS := pyproject.toml jupyter-config/server-config/watchdog_lab.json \
 	labextension/package.json labextension/yarn.lock labextension/tsconfig.json \
 	labextension/.yarnrc.yml labextension/install.json \
-	$(shell find labextension/src labextension/style -type f 2>/dev/null)
+	$(shell find labextension/src labextension/style labextension/schema -type f 2>/dev/null)
 LAB_STAMP := $(VENV)/.watchdog-lab-lab.stamp
 TEST_STAMP := $(VENV)/.watchdog-lab-test.stamp
 
@@ -27,13 +27,14 @@ TEST_STAMP := $(VENV)/.watchdog-lab-test.stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True,)
 LAB_ARGS ?=
 
-.PHONY: help venv install install-lab system-packages lab test lint bench clean distclean
+.PHONY: help venv install install-lab system-packages lab test test-js lint bench clean distclean
 
 help:
 	@echo "make lab        create .venv, install WatchDog Lab with JupyterLab, start JupyterLab"
-	@echo "make test       install test dependencies (and Debian chromium), run ruff and pytest"
+	@echo "make test       install test dependencies (and Debian chromium), run ruff, pytest, jest"
 	@echo "make install    install the package in development mode with the test extra"
-	@echo "make lint       ruff check, ruff format --check, TypeScript type check"
+	@echo "make test-js    run the front end's unit tests (jest)"
+	@echo "make lint       ruff check, ruff format --check, TypeScript type check, prettier, eslint"
 	@echo "make bench      run the benchmarks (benchmarks/bench_*.py)"
 	@echo "make clean      remove build outputs and install stamps (keeps .venv, node_modules)"
 	@echo "make distclean  clean, then also remove .venv and the front end's node_modules"
@@ -81,12 +82,21 @@ lab: $(LAB_STAMP)
 
 test: $(TEST_STAMP) system-packages
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(PY) -m pytest
+	$(MAKE) test-js
+
+# The front end's unit tests (jest). The install step's `jlpm install` brings jest; it is run
+# again only if node_modules was removed since.
+test-js: $(TEST_STAMP)
+	cd labextension && { [ -x node_modules/.bin/jest ] || ../$(BIN)/jlpm install; } && ../$(BIN)/jlpm test
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	cd labextension && ../$(BIN)/jlpm typecheck
+	cd labextension && ../$(BIN)/jlpm lint:check
 
 bench: $(TEST_STAMP)
 	@shopt -s nullglob; scripts=(benchmarks/bench_*.py); \
@@ -94,8 +104,8 @@ bench: $(TEST_STAMP)
 	for script in "$${scripts[@]}"; do echo "== $$script"; $(PY) "$$script"; done
 
 clean:
-	rm -rf labextension/lib labextension/tsconfig.tsbuildinfo watchdog_lab/labextension \
-		build dist .pytest_cache .ruff_cache $(LAB_STAMP) $(TEST_STAMP)
+	rm -rf labextension/lib labextension/tsconfig.tsbuildinfo labextension/coverage watchdog_lab/labextension \
+		build dist .pytest_cache .ruff_cache .mypy_cache $(LAB_STAMP) $(TEST_STAMP)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean

@@ -166,7 +166,7 @@ def _leftover_warning(leftovers: list[Leftover], running: bool) -> str | None:
 def find_uv() -> str | None:
     """uv as installed with this Python (the ``uv`` package), else the one on PATH."""
     try:
-        from uv import find_uv_bin  # type: ignore[import-not-found, unused-ignore]
+        from uv import find_uv_bin
     except ImportError:
         return shutil.which("uv")
     try:

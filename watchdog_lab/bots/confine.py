@@ -135,8 +135,8 @@ ETC_READ = (
 )
 ETC_READ_GLOBS = ("/etc/python3*",)
 # Never hidden by the private mount view (the kernel needs them as they are).
-_NEVER_HIDE = ("/", "/usr", "/etc", "/proc", "/sys", "/dev", "/bin", "/sbin", "/boot")
-_NEVER_HIDE += ("/lib", "/lib32", "/lib64", "/libx32")
+_NEVER_HIDE: tuple[str, ...] = ("/", "/usr", "/etc", "/proc", "/sys", "/dev", "/bin", "/sbin")
+_NEVER_HIDE += ("/boot", "/lib", "/lib32", "/lib64", "/libx32")
 # Shared by every process of the machine: hidden, never written (hence the noqa).
 _SHARED_FOLDERS = ("/tmp", "/var/tmp", "/run")  # noqa: S108
 
@@ -435,12 +435,12 @@ def build_plan(paths: BotPaths, config: BotConfig, runtime_dir: Path, level: Lev
         raise SandboxUnavailable(str(exc)) from None
     containment = containment_at(level, task_cap(rlimits))
     rlimits = {name: value for name, value in rlimits.items() if name in LIMIT_NAMES}
-    contain = {
-        "pid_namespace": containment.kind == "pid-namespace",
-        "max_tasks": containment.max_tasks,
-    }
+    pid_namespace = containment.kind == "pid-namespace"
+    max_tasks = containment.max_tasks
     if level.kind in ("unsandboxed", "refused"):
-        return SandboxPlan(level="none", rlimits=rlimits, **contain)
+        return SandboxPlan(
+            level="none", rlimits=rlimits, pid_namespace=pid_namespace, max_tasks=max_tasks
+        )
     execute = [*SYSTEM_EXECUTE, *interpreter_prefixes(paths.venv)]
     execute += _as_named_and_real(paths.venv)
     read = [*SYSTEM_READ, *_etc_paths(), *_as_named_and_real(paths.notebooks, paths.run_dir)]
@@ -473,7 +473,8 @@ def build_plan(paths: BotPaths, config: BotConfig, runtime_dir: Path, level: Lev
         connect_ports=connect_ports,
         read_only_mounts=bool(hide),
         rlimits=rlimits,
-        **contain,
+        pid_namespace=pid_namespace,
+        max_tasks=max_tasks,
     )
 
 

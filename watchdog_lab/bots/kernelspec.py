@@ -94,7 +94,7 @@ def names_bot_provisioner(spec_dir: Path) -> bool:
     the bot (specs written before it existed do not)."""
     try:
         spec = json.loads((spec_dir / "kernel.json").read_text(encoding="utf-8"))
-        provisioner = spec["metadata"]["kernel_provisioner"]["provisioner_name"]
+        provisioner: object = spec["metadata"]["kernel_provisioner"]["provisioner_name"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return provisioner == BOT_PROVISIONER

@@ -6,9 +6,11 @@ secret. Grants refer to connections by opaque id, so the registry reveals no con
 
 from __future__ import annotations
 
+import builtins
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from ..vault.errors import InvalidName
 from ..vault.kinds import validate_name
@@ -55,7 +57,7 @@ class BotRegistry:
         )
         return tuple(r[0] for r in rows)
 
-    def _record(self, row: tuple) -> BotRecord:
+    def _record(self, row: tuple[Any, ...]) -> BotRecord:
         bot_id, name, created_at, config, desired = row
         return BotRecord(
             bot_id, name, created_at, BotConfig.model_validate_json(config), desired,
@@ -80,7 +82,7 @@ class BotRegistry:
         )
         return [self._record(r) for r in rows]
 
-    def create(self, config: BotConfig, grants: list[str]) -> BotRecord:
+    def create(self, config: BotConfig, grants: builtins.list[str]) -> BotRecord:
         check_bot_name(config.name)
         with self._store.transaction() as db:
             if db.execute("SELECT 1 FROM bots WHERE name = ?", (config.name,)).fetchone():
@@ -114,7 +116,7 @@ class BotRegistry:
                 "UPDATE bots SET config = ? WHERE id = ?", (config.model_dump_json(), config.id)
             )
 
-    def set_grants(self, bot_id: str, grants: list[str]) -> None:
+    def set_grants(self, bot_id: str, grants: builtins.list[str]) -> None:
         with self._store.transaction() as db:
             db.execute("DELETE FROM bot_grants WHERE bot_id = ?", (bot_id,))
             for connection_id in dict.fromkeys(grants):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import io
 import os
 import sys
@@ -83,7 +84,7 @@ class _CallbackSink(io.TextIOBase):
         return len(s)
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]
+    def encoding(self) -> str:  # type: ignore[override]  # read-only; TextIOBase's is settable
         return "utf-8"
 
 
@@ -130,7 +131,7 @@ class KernelOutput:
         for name in ("stdout", "stderr"):
             read_end, write_end = os.pipe()
             self._write_ends.append(write_end)
-            sink = _CallbackSink(lambda text, name=name: deliver(name, text))
+            sink = _CallbackSink(functools.partial(deliver, name))
             self._threads.append(
                 _start_drain(read_end, RedactingStream(sink, redactor), f"kernel-{name}")
             )

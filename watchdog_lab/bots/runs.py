@@ -54,7 +54,8 @@ def read_run(paths: BotPaths, name: str) -> dict[str, Any]:
             raise RunNotFound(name)
         if path.stat().st_size > MAX_RUN_BYTES:
             raise BotError(f"Run {name!r} is larger than 50 MiB; open it from the bot's folder.")
-        return json.loads(path.read_text(encoding="utf-8"))
+        run: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return run
     except FileNotFoundError as exc:
         raise RunNotFound(name) from exc
     except ValueError as exc:

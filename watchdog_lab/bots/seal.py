@@ -103,12 +103,15 @@ def _read_seal(path: Path) -> tuple[bytes, bytes, bytes] | None:
         raw = json.loads(path.read_bytes())
         if raw.get("format") != SEAL_FORMAT:
             return None
-        parts = tuple(bytes.fromhex(raw[k]) for k in ("notebook_sha256", "lock_sha256", "mac"))
+        notebook, lock, mac = (
+            bytes.fromhex(raw[k]) for k in ("notebook_sha256", "lock_sha256", "mac")
+        )
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
+    parts = (notebook, lock, mac)
     if any(len(p) != 32 for p in parts):
         return None
-    return parts  # type: ignore[return-value]
+    return parts
 
 
 def sealed_notebook_digest(vault: Vault, paths: BotPaths, version: int) -> bytes | None:

@@ -36,7 +36,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,9 +186,9 @@ class UvResult:
         ]
 
 
-def _pump(stream: object, sink: list[str], on_line: Callable[[str], None] | None) -> None:
+def _pump(stream: Iterable[str], sink: list[str], on_line: Callable[[str], None] | None) -> None:
     """Drain one pipe to the end; a failing callback is dropped, never left to block uv."""
-    for line in stream:  # type: ignore[attr-defined]
+    for line in stream:
         sink.append(line)
         if on_line is not None:
             try:

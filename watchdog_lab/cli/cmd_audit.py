@@ -48,7 +48,10 @@ def run_audit(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]) -> None:
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: dict[str, argparse.ArgumentParser],
+) -> None:
     audit = sub.add_parser(
         "audit",
         parents=[parents["home"], parents["password"]],

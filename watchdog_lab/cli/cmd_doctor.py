@@ -92,7 +92,10 @@ def run_doctor(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]) -> None:
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: dict[str, argparse.ArgumentParser],
+) -> None:
     doctor = sub.add_parser(
         "doctor",
         parents=[parents["home"]],

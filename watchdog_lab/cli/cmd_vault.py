@@ -174,7 +174,10 @@ def run_totp_disable(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]) -> None:
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: dict[str, argparse.ArgumentParser],
+) -> None:
     pw = [parents["home"], parents["password"]]
     init = sub.add_parser(
         "init",

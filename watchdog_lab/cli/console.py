@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 try:  # termios is POSIX-only; without it there is no hidden prompt, hence no prompt at all.
     import termios
 except ImportError:  # pragma: no cover - Windows
-    termios = None  # type: ignore[assignment]
+    termios = None  # type: ignore[assignment]  # absent module: callers test for None
 
 MAX_PROMPT_LINES = 1000
 MAX_PROMPT_CHARS = 64 * 1024

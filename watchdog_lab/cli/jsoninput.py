@@ -113,7 +113,7 @@ def _fields(doc: dict[str, object]) -> dict[str, str]:
             raise InvalidInput(
                 f"{OPTION}: field {key!r} must be a string, not {_type_name(value)}."
             )
-    return fields  # type: ignore[return-value]
+    return fields
 
 
 def connection_to_add(doc: dict[str, object]) -> JsonConnection:

@@ -84,6 +84,8 @@ def _detail(event: AuditEvent) -> str:
         parts.append(f"renamed from {detail.pop('old_name')!s}")
     if "kind" in detail:
         parts.append(f"kind={detail.pop('kind')}")
+    # Audit details are JSON the vault wrote: "changed" and "fields" are lists of names (typed
+    # only as object here, hence the two ignores).
     changed = detail.pop("changed", None)
     if changed is not None:
         parts.append("changed=" + (",".join(map(str, changed)) or "-"))  # type: ignore[call-overload]

@@ -19,10 +19,11 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jupyter_client.connect import KernelConnectionInfo
-from jupyter_client.provisioning import LocalProvisioner
+from jupyter_client.manager import KernelManager
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from jupyter_core.paths import jupyter_config_dir, jupyter_runtime_dir
 from traitlets import Unicode
 
@@ -39,10 +40,11 @@ from .sandbox import choose_kernel_sandbox, interactive_plan, scrub_environment
 __all__ = ["BotKernelProvisioner", "ConfinedProvisioner", "InteractiveKernelProvisioner"]
 
 _SHARED_TEMP = frozenset(os.path.realpath(p) for p in (tempfile.gettempdir(), "/tmp", "/var/tmp"))  # noqa: S108
-_PORTS = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
+_PortKey = Literal["shell_port", "iopub_port", "stdin_port", "hb_port", "control_port"]
+_PORTS: tuple[_PortKey, ...] = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
 
 
-class ConfinedProvisioner(LocalProvisioner):  # type: ignore[misc]
+class ConfinedProvisioner(LocalProvisioner):
     """What both provisioners share: the WatchDog Lab home to hide, the server's folders."""
 
     lab_home = Unicode(
@@ -53,6 +55,13 @@ class ConfinedProvisioner(LocalProvisioner):  # type: ignore[misc]
 
     def _home(self) -> Path:
         return home_dir(self.lab_home or None)
+
+    def _manager(self) -> KernelManager:
+        """The kernel manager that launches this kernel: jupyter_client creates every
+        provisioner with its manager as ``parent``."""
+        km = self.parent
+        assert isinstance(km, KernelManager), "a provisioner's parent is its kernel manager"
+        return km
 
     def _serverapp(self) -> Any:
         """The Jupyter server, when the kernel manager belongs to one (manager -> multi-kernel
@@ -82,9 +91,10 @@ class ConfinedProvisioner(LocalProvisioner):  # type: ignore[misc]
     def _ipc_folder(self) -> str | None:
         """On IPC transport, the folder of the kernel's sockets (which it creates)."""
         km = self.parent
-        if getattr(km, "transport", "tcp") != "ipc" or not getattr(km, "ip", ""):
+        ip = getattr(km, "ip", "")
+        if getattr(km, "transport", "tcp") != "ipc" or not ip:
             return None
-        return os.path.dirname(os.path.abspath(km.ip))
+        return os.path.dirname(os.path.abspath(ip))
 
 
 class InteractiveKernelProvisioner(ConfinedProvisioner):
@@ -117,7 +127,7 @@ class InteractiveKernelProvisioner(ConfinedProvisioner):
                 os.makedirs(config_dir, mode=0o700, exist_ok=True)
             plan = interactive_plan(
                 root_dir=self._root_dir(kwargs.get("cwd")),
-                connection_file=self.parent.connection_file,
+                connection_file=self._manager().connection_file,
                 hidden=[self._home(), *self._runtime_dirs(), config_dir, socket_root()],
                 home=env.get("HOME") or None,
                 extra_write=[ipc] if ipc else [],
@@ -227,10 +237,10 @@ class BotKernelProvisioner(ConfinedProvisioner):
             plan = build_plan(paths, config, self._socket_folder(), level)
         except BotError as exc:
             raise BotKernelRefused(f"{exc} The kernel was not started.") from None
-        connection_file = self.parent.connection_file
+        connection_file = self._manager().connection_file
         plan = plan._replace(read=(*plan.read, os.path.realpath(connection_file)))
         if plan.deny_tcp_bind and getattr(self.parent, "transport", "tcp") == "tcp":
-            info = self.parent.get_connection_info()
+            info = self._manager().get_connection_info()
             plan = plan._replace(bind_ports=tuple(int(info[port]) for port in _PORTS))
         kwargs["env"] = self._kernel_env(dict(kwargs.get("env") or os.environ), paths, config)
         kwargs["cwd"] = str(paths.state)

@@ -36,7 +36,7 @@ def confine_server_kernels(
 ) -> Callable[[], None] | None:
     """Make ``serverapp``'s kernels start confined (``mode`` ``best``); returns the undo, or
     ``None`` when nothing was changed (``none``, a gateway, a user-chosen provisioner)."""
-    from jupyter_client.provisioning import KernelProvisionerFactory
+    from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
     # The home the provisioners hide is the extension's (c.WatchdogLab.home), not only the
     # environment's: provisioners read their configuration from the server's.
@@ -73,7 +73,7 @@ def server_kernel_sandbox(serverapp: Any, mode: str) -> KernelSandbox:
     """What the interactive kernels of this running server really get: the machine's level
     (:func:`choose_kernel_sandbox`), unless the provisioner is not in place (a gateway, a
     default provisioner the user configured); ``none`` is the machine's ``off``."""
-    from jupyter_client.provisioning import KernelProvisionerFactory
+    from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
     if mode != "none":
         if getattr(getattr(serverapp, "gateway_config", None), "gateway_enabled", False):

@@ -196,7 +196,7 @@ class BrokerClient:
         problem = None
         try:
             decoded = decode_connections(
-                answer.pop("connection", None),  # type: ignore[arg-type]
+                answer.pop("connection", None),
                 origin="the kernel broker's answer",
             )
         except InjectionError:

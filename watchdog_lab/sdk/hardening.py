@@ -20,6 +20,7 @@ def make_undumpable() -> bool:
         return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+        result: int = libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        return result == 0
     except (OSError, AttributeError):
         return False

@@ -10,10 +10,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import SdkError
 from .lookup import default_registry
 from .sources import PipeSource
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+    _StreamHandler = logging.StreamHandler[TextIO]
+else:  # subscriptable at run time only from Python 3.11 on
+    _StreamHandler = logging.StreamHandler
 
 LOGGER_NAME = "wd.bot"
 MIN_SECRET_LENGTH = 8
@@ -33,10 +41,10 @@ class _HeldSecretsFilter(logging.Filter):
         return True
 
 
-def _held() -> list:
+def _held() -> list[Connection]:
     """Connections handed to this process by its runner (bots). Broker-held ones (interactive
     kernels) would cost a round trip per log record; there the saved-notebook scrubbing applies."""
-    held = []
+    held: list[Connection] = []
     for source in default_registry().sources:
         if isinstance(source, PipeSource):
             with contextlib.suppress(SdkError):
@@ -44,11 +52,11 @@ def _held() -> list:
     return held
 
 
-class _CurrentStderr(logging.StreamHandler):
+class _CurrentStderr(_StreamHandler):
     """Writes to whatever ``sys.stderr`` is at emit time (ipykernel replaces it)."""
 
-    @property  # type: ignore[override]
-    def stream(self):
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
@@ -65,5 +73,6 @@ def get_logger() -> logging.Logger:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+        # A mark on the shared logger, so that a second import adds no second handler.
         logger._wd_configured = True  # type: ignore[attr-defined]
     return logger

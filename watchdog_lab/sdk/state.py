@@ -91,7 +91,7 @@ class State(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._data)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         """One write for many keys."""
         new = dict(*args, **kwargs)
         self._change(lambda d: d.update(new))

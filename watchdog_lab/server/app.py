@@ -91,6 +91,8 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
             self.redactor.add_secrets(self.vault.iter_secrets())
 
     def initialize_settings(self) -> None:
+        serverapp = self.serverapp
+        assert serverapp is not None, "jupyter_server loads an extension into its server app"
         self.log.info("WatchDog Lab home: %s", home_dir(self.home))
         # Created here rather than lazily on first request so that a bad home fails at start.
         _ = self.vault
@@ -98,23 +100,24 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
 
         for name in ("", "tornado.access", "tornado.application", "tornado.general", "ServerApp"):
             install_log_redaction(self.redactor, logger=_logger(name))
-        install_log_redaction(self.redactor, logger=self.serverapp.log)
+        install_log_redaction(self.redactor, logger=serverapp.log)
         from .scrub import ContentsScrubber
         from .serverlog import install_record_redaction
 
         # Also covers log handlers added after this point (formatter wrapping above cannot).
         install_record_redaction(self.redactor)
-        self.serverapp.contents_manager.register_pre_save_hook(ContentsScrubber(self.redactor))
+        serverapp.contents_manager.register_pre_save_hook(ContentsScrubber(self.redactor))
         self.idle_lock = IdleLock(lambda: self.vault, self.auto_lock_minutes * 60)
         self.idle_lock.start()
         # Every kernel started from now on gets a broker token (and no secret).
-        self.broker = KernelBroker.for_server(self.serverapp, lambda: self.vault)
+        self.broker = KernelBroker.for_server(serverapp, lambda: self.vault)
         from ..bots.kernelspec import kernel_dirs
         from ..provisioning.setup import confine_server_kernels
 
         # Bots' kernelspecs, listed by their bot's name: a notebook opened on one runs in the
         # bot's environment, confined as the bot (the spec names the bot provisioner).
-        specs = self.serverapp.kernel_spec_manager
+        specs = serverapp.kernel_spec_manager
+        assert specs is not None, "the server app makes its kernelspec manager at initialize"
         specs.kernel_dirs.extend(d for d in kernel_dirs(self.home) if d not in specs.kernel_dirs)
 
         # Every kernelspec without a provisioner of its own starts confined from now on.

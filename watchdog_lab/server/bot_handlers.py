@@ -43,7 +43,6 @@ from .log_stream import LogCursor, read_page, read_tail
 from .models import PromoteBotRequest, UpdateBotGrants
 
 if TYPE_CHECKING:
-    from .app import WatchdogLab
     from .jobs import BotOperations
 
 #: How often a live stream looks for new records, and how often it proves it is alive.
@@ -107,8 +106,7 @@ class BotRouteHandler(WatchdogHandler):
 
     @property
     def ops(self) -> BotOperations:
-        app: WatchdogLab = self.extensionapp  # type: ignore[assignment]
-        return app.bot_ops
+        return self.watchdog_app.bot_ops
 
 
 class BotsHandler(BotRouteHandler):

@@ -37,10 +37,10 @@ def _is_loopback(remote_ip: str | None) -> bool:
 class _BrokerHandler(WatchdogHandler):
     @property
     def broker(self) -> KernelBroker:
-        broker = getattr(self.extensionapp, "broker", None)
+        broker: KernelBroker | None = getattr(self.extensionapp, "broker", None)
         if broker is None:
             raise web.HTTPError(503, "The WatchDog Lab kernel broker is not running.")
-        return broker  # type: ignore[no-any-return]
+        return broker
 
 
 class KernelRouteHandler(_BrokerHandler):
@@ -59,8 +59,9 @@ class KernelRouteHandler(_BrokerHandler):
         and gets Jupyter's full XSRF check."""
         if "Cookie" not in self.request.headers:
             return None
-        return super().check_xsrf_cookie()  # type: ignore[no-any-return]
+        return super().check_xsrf_cookie()
 
+    # Like APIHandler.prepare, without JupyterHandler's private _redirect_to_login keyword.
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
         if not _is_loopback(self.request.remote_ip):

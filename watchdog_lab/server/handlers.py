@@ -70,21 +70,27 @@ class WatchdogHandler(ExtensionHandlerMixin, APIHandler):
         return CONTENT_SECURITY_POLICY
 
     @property
+    def watchdog_app(self) -> WatchdogLab:
+        """The extension app with its own attributes: only :class:`WatchdogLab` registers these
+        handlers (jupyter_server types ``extensionapp`` as any extension)."""
+        app: WatchdogLab = self.extensionapp  # type: ignore[assignment]  # see the docstring
+        return app
+
+    @property
     def vault(self) -> Vault:
-        app: WatchdogLab = self.extensionapp  # type: ignore[assignment]
-        return app.vault
+        return self.watchdog_app.vault
 
     @property
     def redactor(self) -> Redactor:
         """The server-wide redactor every body and message goes through before it leaves."""
-        app: WatchdogLab = self.extensionapp  # type: ignore[assignment]
-        return app.redactor
+        return self.watchdog_app.redactor
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
         # Answers describe the vault and its connections: no browser or proxy cache keeps them.
         self.set_header("Cache-Control", "no-store")
 
+    # Like APIHandler.prepare, without JupyterHandler's private _redirect_to_login keyword.
     async def prepare(self) -> None:  # type: ignore[override]
         """Authenticate first (jupyter_server), then refuse oversized bodies before any parse.
 

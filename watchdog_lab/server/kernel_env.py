@@ -110,11 +110,11 @@ class KernelHooks:
             # kernel id chosen here would make the gateway look for an existing kernel.
             log.info("WatchDog Lab: kernels run on a gateway; the kernel broker is not offered.")
             return
+        events = self._serverapp.event_logger
+        assert events is not None, "jupyter_server sets up its event logger before extensions"
         self._original_start = self._km.start_kernel
         self._km.start_kernel = self._start_kernel
-        self._serverapp.event_logger.add_listener(
-            schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_action
-        )
+        events.add_listener(schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_action)
 
     def uninstall(self) -> None:
         if self._original_start is None:
@@ -122,9 +122,9 @@ class KernelHooks:
         if self._km.__dict__.get("start_kernel") == self._start_kernel:
             del self._km.start_kernel
         self._original_start = None
-        self._serverapp.event_logger.remove_listener(
-            schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_action
-        )
+        events = self._serverapp.event_logger
+        assert events is not None, "install() added a listener to it"
+        events.remove_listener(schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_action)
         self._broker = None
 
     # ------------------------------------------------------------------ kernels

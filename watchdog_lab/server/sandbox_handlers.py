@@ -48,7 +48,7 @@ class SandboxHandler(WatchdogHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        app: WatchdogLab = self.extensionapp  # type: ignore[assignment]
+        app = self.watchdog_app
         # The first ask may probe the machine (child processes): off the IOLoop.
         self.write_json(await asyncio.to_thread(describe_sandbox, app))
 

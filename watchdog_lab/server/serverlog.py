@@ -15,6 +15,7 @@ formatter wrappers on the server's own handlers cover those.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..redact import Redactor
@@ -25,7 +26,7 @@ _exception_formatter = logging.Formatter()
 class RedactingRecordFactory:
     """A ``logging`` record factory that redacts what the wrapped factory produces."""
 
-    def __init__(self, previous: Any, redactor: Redactor) -> None:
+    def __init__(self, previous: Callable[..., logging.LogRecord], redactor: Redactor) -> None:
         self.previous = previous
         self.redactor = redactor
 

@@ -72,11 +72,11 @@ class VaultRouteHandler(WatchdogHandler):
         return validate_name(raw)
 
     def refresh_redactor(self) -> None:
-        self.extensionapp.refresh_redactor()  # type: ignore[attr-defined]
+        self.watchdog_app.refresh_redactor()
 
     def on_unlock(self) -> None:
         """The app's unlock follow-up: the redactor learns the values, waiting bots start."""
-        self.extensionapp.on_unlock()  # type: ignore[attr-defined]
+        self.watchdog_app.on_unlock()
 
 
 class VaultHandler(VaultRouteHandler):

@@ -20,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from ..paths import home_dir
 from . import audit, ratelimit, totp
@@ -62,7 +64,14 @@ from .errors import (
     WeakPassword,
     WrongPassword,
 )
-from .kinds import KindSpec, name_key, resolve_kind, validate_fields, validate_name
+from .kinds import (
+    KindSpec,
+    Visibility,
+    name_key,
+    resolve_kind,
+    validate_fields,
+    validate_name,
+)
 from .models import (
     AuditEvent,
     ConnectionSecrets,
@@ -88,7 +97,7 @@ _SELECT_HEADER = (
 class _Header:
     """The header row, with the two integrity checks it carries."""
 
-    def __init__(self, row: tuple) -> None:
+    def __init__(self, row: tuple[Any, ...]) -> None:
         (
             self.format_version,
             self.vault_id,
@@ -391,7 +400,7 @@ class Vault:
             self._vault_id = header.vault_id
             self._keys = keys
 
-    def _unlock_header(self, db: object, keys: _Keys, step: int | None) -> None:
+    def _unlock_header(self, db: sqlite3.Connection, keys: _Keys, step: int | None) -> None:
         """Inside the unlock's transaction: re-read the header (another process may have
         written it since), record the two-factor step, add a missing audit key, and open it."""
         header = self._header()
@@ -401,7 +410,7 @@ class Vault:
             self._store_totp(db, keys, header, header.totp, step)
         if header.audit_public is None and header.audit_private is None:
             _new_audit_key(keys, header)
-            db.execute(  # type: ignore[attr-defined]
+            db.execute(
                 "UPDATE vault_header SET audit_public = ?, audit_private = ? WHERE id = 1",
                 (header.audit_public, header.audit_private),
             )
@@ -432,11 +441,11 @@ class Vault:
             raise TamperedHeader("the two-factor secret failed authentication") from exc
 
     def _store_totp(
-        self, db: object, keys: _Keys, header: _Header, blob: bytes | None, step: int
+        self, db: sqlite3.Connection, keys: _Keys, header: _Header, blob: bytes | None, step: int
     ) -> None:
         header.totp, header.totp_last_step = blob, step
         header.mac = keyed_digest(keys.mac_key, header.mac_input())
-        db.execute(  # type: ignore[attr-defined]
+        db.execute(
             "UPDATE vault_header SET totp = ?, totp_last_step = ?, mac = ? WHERE id = 1",
             (blob, step, header.mac),
         )
@@ -554,25 +563,27 @@ class Vault:
     def _field_aad(self, connection_id: str, field: str) -> bytes:
         return aad(FORMAT_VERSION, self._vault_id or "", connection_id, "field", field)
 
-    def _decrypt_meta(self, keys: _Keys, connection_id: str, blob: bytes) -> dict:
+    def _decrypt_meta(self, keys: _Keys, connection_id: str, blob: bytes) -> dict[str, Any]:
         try:
-            meta = json.loads(keys.aead.decrypt(blob, self._meta_aad(connection_id)))
+            meta: dict[str, Any] = json.loads(
+                keys.aead.decrypt(blob, self._meta_aad(connection_id))
+            )
         except (DecryptionFailed, ValueError) as exc:
             raise CorruptedRecord(f"connection {connection_id}") from exc
         return meta
 
     def _write_connection(
         self,
-        db: object,
+        db: sqlite3.Connection,
         keys: _Keys,
         connection_id: str,
-        meta: dict,
+        meta: dict[str, Any],
         fields: dict[str, str],
     ) -> None:
         """Replace the meta record and every field row of one connection."""
         meta = {**meta, "fields": sorted(fields)}
         blob = keys.aead.encrypt(json.dumps(meta).encode(), self._meta_aad(connection_id))
-        exe = db.execute  # type: ignore[attr-defined]
+        exe = db.execute
         exe(
             "INSERT INTO connections (id, name_index, meta) VALUES (?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET name_index = excluded.name_index, meta = excluded.meta",
@@ -589,7 +600,7 @@ class Vault:
                 ),
             )
 
-    def _find(self, keys: _Keys, name: str) -> tuple[str, dict]:
+    def _find(self, keys: _Keys, name: str) -> tuple[str, dict[str, Any]]:
         """Resolve a name to (id, meta) through the keyed index, checking the meta agrees."""
         if not isinstance(name, str):
             raise ConnectionNotFound(repr(name))
@@ -604,7 +615,7 @@ class Vault:
             raise CorruptedRecord(f"connection {row[0]}")
         return row[0], meta
 
-    def _read_fields(self, keys: _Keys, connection_id: str, meta: dict) -> dict[str, str]:
+    def _read_fields(self, keys: _Keys, connection_id: str, meta: dict[str, Any]) -> dict[str, str]:
         rows = dict(
             self._open().query(
                 "SELECT tag, value FROM connection_fields WHERE connection_id = ?",
@@ -626,7 +637,7 @@ class Vault:
         return fields
 
     def _describe(
-        self, connection_id: str, meta: dict, fields: dict[str, str]
+        self, connection_id: str, meta: dict[str, Any], fields: dict[str, str]
     ) -> DescribeConnection:
         spec = resolve_kind(meta["kind"])
         return DescribeConnection(
@@ -664,16 +675,16 @@ class Vault:
 
     def _audit_connection(
         self,
-        db: object,
+        db: sqlite3.Connection,
         keys: _Keys,
         event: Event,
         connection_id: str,
-        meta: dict,
+        meta: dict[str, Any],
         fields: Iterable[str],
         **extra: object,
     ) -> None:
         audit.record(
-            db,  # type: ignore[arg-type]
+            db,
             event,
             self._clock(),
             vault_id=self._vault_id or "",
@@ -903,7 +914,7 @@ class Vault:
         )
 
 
-def _visibility(spec: KindSpec, fields: Iterable[str]) -> dict:
+def _visibility(spec: KindSpec, fields: Iterable[str]) -> dict[str, Visibility]:
     return {f: spec.visibility(f) for f in fields}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -109,5 +110,5 @@ class ConnectionSecrets:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("Decrypted connections cannot be pickled.")

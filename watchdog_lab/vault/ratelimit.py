@@ -23,7 +23,7 @@ class RateLimitPolicy:
         """Seconds to wait after ``failures`` consecutive unsuccessful attempts."""
         if failures < self.free_attempts:
             return 0.0
-        return min(self.max_delay, self.base_delay * 2 ** (failures - self.free_attempts))
+        return min(self.max_delay, self.base_delay * 2.0 ** (failures - self.free_attempts))
 
 
 def count_attempt(db: sqlite3.Connection, policy: RateLimitPolicy, now: float) -> None:

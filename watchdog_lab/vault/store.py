@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ..errors import UnsafeHomeEntry
 from ..paths import PRIVATE_FILE_MODE, ensure_private_dir, ensure_private_file
@@ -186,13 +187,14 @@ class Store:
             else:
                 self._db.execute("COMMIT")
 
-    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
-    def query_one(self, sql: str, params: tuple[object, ...] = ()) -> tuple | None:
+    def query_one(self, sql: str, params: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
         with self._lock:
-            return self._db.execute(sql, params).fetchone()
+            row: tuple[Any, ...] | None = self._db.execute(sql, params).fetchone()
+            return row
 
     def close(self) -> None:
         with self._lock:
