@@ -31,10 +31,10 @@ LAB_ARGS ?=
 
 help:
 	@echo "make lab        create .venv, install WatchDog Lab with JupyterLab, start JupyterLab"
-	@echo "make test       install test dependencies (and Debian chromium), run ruff, pytest, jest"
+	@echo "make test       install test dependencies (and Debian chromium), run make lint, pytest, jest"
 	@echo "make install    install the package in development mode with the test extra"
 	@echo "make test-js    run the front end's unit tests (jest)"
-	@echo "make lint       ruff check, ruff format --check, TypeScript type check, prettier, eslint"
+	@echo "make lint       ruff check and format, mypy, TypeScript type check, prettier, eslint"
 	@echo "make bench      run the benchmarks (benchmarks/bench_*.py)"
 	@echo "make clean      remove build outputs and install stamps (keeps .venv, node_modules)"
 	@echo "make distclean  clean, then also remove .venv and the front end's node_modules"
@@ -80,9 +80,9 @@ system-packages:
 lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
 
+# CI runs this: the whole lint first (it is fast and fails early), then pytest and jest.
 test: $(TEST_STAMP) system-packages
-	$(BIN)/ruff check .
-	$(BIN)/mypy
+	$(MAKE) lint
 	$(PY) -m pytest
 	$(MAKE) test-js
 
