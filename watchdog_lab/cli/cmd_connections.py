@@ -19,7 +19,7 @@ from ..vault import (
     Vault,
     resolve_kind,
 )
-from ..vault.kinds import validate_name
+from ..vault.kinds import describe_kinds, validate_name
 from . import render
 from .errors import Aborted, InvalidInput, UsageError
 from .jsoninput import connection_to_add, fields_to_update, read_document
@@ -161,28 +161,6 @@ def run_remove(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _field_json(spec: FieldSpec) -> dict[str, object]:
-    return {
-        "name": spec.name,
-        "visibility": spec.visibility,
-        "required": spec.required,
-        "choices": list(spec.choices),
-        "default": spec.default,
-        "description": spec.description,
-        "from_file": spec.from_file,
-    }
-
-
-def _kind_json(kind: KindSpec) -> dict[str, object]:
-    return {
-        "kind": kind.label,
-        "description": kind.description,
-        "open": kind.open,
-        "family": kind.variant is not None,
-        "fields": [_field_json(spec) for spec in kind.fields],
-    }
-
-
 def _field_text(spec: FieldSpec) -> str:
     details = [spec.visibility, *(["required"] if spec.required and spec.default is None else [])]
     if spec.choices:
@@ -201,7 +179,7 @@ def _fields_text(kind: KindSpec) -> str:
 def run_kinds(ctx: Context, args: argparse.Namespace) -> int:
     kinds = all_kinds()
     if args.json:
-        ctx.console.json({"kinds": [_kind_json(kind) for kind in kinds]})
+        ctx.console.json(describe_kinds().model_dump(mode="json"))
     else:
         ctx.console.out(
             render.table(

@@ -25,7 +25,7 @@ from ..vault import (
     RenameConnection,
     UpdateConnection,
 )
-from ..vault.kinds import validate_name
+from ..vault.kinds import describe_kinds, validate_name
 from .errors import InvalidPathValue, PasswordRequired
 from .handlers import NAMESPACE, WatchdogHandler
 from .models import (
@@ -297,6 +297,18 @@ class AuditHandler(VaultRouteHandler):
         self.write_json(ListAuditResponse(events=page, next_before=page[-1].seq if more else None))
 
 
+class KindsHandler(WatchdogHandler):
+    """``GET /watchdog-lab/kinds``: the connection kinds and their fields, for forms.
+
+    No vault needed and no value in it: a kernel that reads it learns only field names.
+    """
+
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        self.write_json(describe_kinds())
+
+
 def routes() -> list[tuple[str, type[WatchdogHandler]]]:
     base = rf"/{NAMESPACE}"
     return [
@@ -311,4 +323,5 @@ def routes() -> list[tuple[str, type[WatchdogHandler]]]:
         (rf"{base}/connections/{_SEGMENT}/rename/?", ConnectionRenameHandler),
         (rf"{base}/connections/{_SEGMENT}/?", ConnectionHandler),
         (rf"{base}/audit/?", AuditHandler),
+        (rf"{base}/kinds/?", KindsHandler),
     ]

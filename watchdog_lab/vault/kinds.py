@@ -20,10 +20,12 @@ from ..kinds import (
     KindError,
     KindSpec,
     Visibility,
+    all_kinds,
     mask,
 )
 from ..kinds import resolve_kind as _resolve_kind
 from .errors import InvalidConnection, InvalidName
+from .models import DescribeKind, DescribeKindField, ListKindsResponse
 
 __all__ = [
     "KINDS",
@@ -31,12 +33,42 @@ __all__ = [
     "FieldSpec",
     "KindSpec",
     "Visibility",
+    "describe_kinds",
     "mask",
     "name_key",
     "resolve_kind",
     "validate_fields",
     "validate_name",
 ]
+
+
+def describe_kinds() -> ListKindsResponse:
+    """Every registered kind with its fields, for the faces that build a connection form (the
+    sidebar, the panel, ``connections kinds``): one description, so they cannot disagree."""
+    return ListKindsResponse(
+        kinds=[
+            DescribeKind(
+                kind=spec.label,
+                description=spec.description,
+                open=spec.open,
+                family=spec.variant is not None,
+                fields=[
+                    DescribeKindField(
+                        name=f.name,
+                        visibility=f.visibility,
+                        required=f.required,
+                        choices=list(f.choices),
+                        default=f.default,
+                        description=f.description,
+                        from_file=f.from_file,
+                    )
+                    for f in spec.fields
+                ],
+            )
+            for spec in all_kinds()
+        ]
+    )
+
 
 NAME_MAX = 64
 

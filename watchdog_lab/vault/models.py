@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from .kinds import Visibility, mask
+from ..kinds import Visibility, mask
 
 
 class VaultState(str, Enum):
@@ -64,6 +64,30 @@ class DescribeConnection(_Strict):
 
 class ListConnectionsResponse(_Strict):
     connections: list[DescribeConnection]
+
+
+class DescribeKindField(_Strict):
+    """One field of a connection kind, as a form needs it (never a value)."""
+
+    name: str
+    visibility: Visibility = Field(description="'public', 'hint' (masked) or 'secret'")
+    required: bool
+    choices: list[str] = Field(default_factory=list)
+    default: str | None = None
+    description: str = ""
+    from_file: bool = Field(False, description="the value is usually read from a file (a PEM)")
+
+
+class DescribeKind(_Strict):
+    kind: str = Field(description="the kind to send, or its pattern (ccxt:<exchange id>)")
+    description: str
+    open: bool = Field(description="any field names are accepted (generic)")
+    family: bool = Field(description="a family of kinds named <kind>:<variant>")
+    fields: list[DescribeKindField]
+
+
+class ListKindsResponse(_Strict):
+    kinds: list[DescribeKind]
 
 
 class DescribeVault(_Strict):
