@@ -23,6 +23,7 @@ from traitlets import TraitError, Unicode, default
 from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
+from .aifix.config import AIFixConfig
 from .bots.config import UV_CACHE_ENV, BotsConfig
 from .errors import InvalidSetting
 from .paths import HOME_ENV, home_dir
@@ -42,7 +43,7 @@ __all__ = [
 CONFIG_FILE_NAMES = ("jupyter_server_config", "jupyter_lab_config", "jupyter_watchdog_lab_config")
 
 
-class WatchdogLab(VaultConfig, BotsConfig, KernelsConfig):
+class WatchdogLab(VaultConfig, BotsConfig, KernelsConfig, AIFixConfig):
     """Every ``c.WatchdogLab.*`` setting; each one is checked when the configuration is loaded,
     so a bad value stops the server or the CLI at start with the setting's name."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from enum import Enum
+from typing import Any
 
 from .crypto import FORMAT_VERSION, Aead, CryptoError, DecryptionFailed, aad, open_sealed, seal
 from .models import AuditEvent
@@ -37,10 +38,13 @@ class Event(str, Enum):
     BOT_DELETED = "bot.deleted"
     BOT_GRANTS_CHANGED = "bot.grants_changed"
     BOT_SEAL_BROKEN = "bot.seal_broken"  # its notebook or packages changed outside WatchDog Lab
+    BOT_VERSION_PUBLISHED = "bot.version_published"  # a new notebook version (never its source)
+    BOT_ROLLED_BACK = "bot.rolled_back"
     KERNEL_GRANTED = "kernel.granted"
     KERNEL_REVOKED = "kernel.revoked"
     NOTEBOOK_GRANT_REMEMBERED = "notebook.grant_remembered"
     NOTEBOOK_GRANT_FORGOTTEN = "notebook.grant_forgotten"
+    AI_FIX_REQUESTED = "ai_fix.requested"  # its payload's hash and outcome, never the payload
 
 
 def _aad(vault_id: str, event: str, ts: float) -> bytes:
@@ -84,7 +88,7 @@ CORRUPTED = {"error": "this audit record is corrupted or was tampered with"}
 
 
 def read(
-    rows: list[tuple], *, vault_id: str, aead: Aead, private_key: bytes | bytearray | None
+    rows: list[tuple[Any, ...]], *, vault_id: str, aead: Aead, private_key: bytes | bytearray | None
 ) -> list[AuditEvent]:
     """Decrypt the details of ``rows`` (seq, ts, event, connection_id, note, detail,
     sealed_detail); ``private_key`` is the audit key's private half, for the details sealed
