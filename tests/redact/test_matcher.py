@@ -240,3 +240,35 @@ def test_anchors_of_hex_rarely_start_on_the_digits_that_start_dates_and_times() 
     ]
     assert len(starts) > 1000
     assert sum(start in "012345" for start in starts) < len(starts) / 20
+
+
+def test_anchors_of_hex_do_not_start_on_e_the_commonest_letter_of_logs() -> None:
+    # Hex offers the other hex letters and 6-9 in nearly every stretch; one anchor starting on
+    # "e" would take the scan off its fast path at most words of a log.
+    rng = random.Random(11)
+    starts = [
+        form.text[q]
+        for _ in range(100)
+        for form in forms(base64.b64encode(rng.randbytes(45)).decode())
+        if form.alt == form.text.upper() and form.text.isalnum() and form.text.islower()
+        for q, _size in _anchor_positions(form.text, form.secret, form.alt)
+    ]
+    assert len(starts) > 1000
+    assert sum(start == "e" for start in starts) < len(starts) / 100
+
+
+@pytest.mark.parametrize("stretch", [1, 5, 63, 64, 65, 150])
+def test_a_copy_switching_between_the_two_spellings_of_hex_is_one_finding(stretch: int) -> None:
+    # Upper- and lower-case hex alternate every `stretch` characters, inside and across the
+    # pieces that extension compares at once.
+    value = base64.b64encode(random.Random(5).randbytes(120)).decode()
+    hex_text = value.encode().hex()
+    mixed = "".join(
+        part.upper() if i % 2 else part
+        for i, part in enumerate(
+            hex_text[k : k + stretch] for k in range(0, len(hex_text), stretch)
+        )
+    )
+    for copy in (mixed, mixed[17:-23]):
+        text = f"dump: {copy} end"
+        assert _window_matcher(value).findings(text) == [Finding(6, 6 + len(copy), "c.f")]

@@ -567,14 +567,21 @@ class _Resolver:
 # looks further where it holds the first two, so an anchor that starts on a character common in
 # logs (lower case, digits, spaces and the punctuation of JSON and timestamps) slows the scan
 # of every log, however few such anchors there are; the secret forms offer other starts in
-# each STRIDE. Character classes: U upper case, L lower case, S "+/=", O spaces and punctuation
-# common in logs, P anything else (rare punctuation, non-ASCII), and digits by how often logs
-# start a pair with them: Z 0-2 (the leading digit of every date and time field and of most
-# counts), D 3-5, N 6-9 (no date or time field starts with one).
+# each STRIDE. What costs is the set of first characters of all anchors together: one anchor is
+# enough to take the scan off its fast path at every occurrence of its first character, and a
+# thousand more anchors starting on that character cost little more. The forms of hex (and
+# values made of hex digits) can only start on hex digits, so those are paid for in any case,
+# and every other choice should keep to them rather than add a character of its own. Character
+# classes: U upper case, H the hex letters but "e", L the other lower case letters ("e" is the
+# commonest letter of English text), S "+/=", O spaces and punctuation common in logs, P
+# anything else (rare punctuation, non-ASCII), and digits by how often logs start a pair with
+# them: Z 0-2 (the leading digit of every date and time field and of most counts), D 3-5, N
+# 6-9 (no date or time field starts with one).
 _CLASS = str.maketrans(
     {
         **dict.fromkeys(map(ord, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"), "U"),
-        **dict.fromkeys(map(ord, "abcdefghijklmnopqrstuvwxyz"), "L"),
+        **dict.fromkeys(map(ord, "abcdf"), "H"),
+        **dict.fromkeys(map(ord, "eghijklmnopqrstuvwxyz"), "L"),
         **dict.fromkeys(map(ord, "012"), "Z"),
         **dict.fromkeys(map(ord, "345"), "D"),
         **dict.fromkeys(map(ord, "6789"), "N"),
@@ -584,16 +591,18 @@ _CLASS = str.maketrans(
 )
 # Tiers of starting pairs, best first, from the pair frequencies of benchmarks/bench_redact.py's
 # log: a rare first character, then a rare second one. A second digit ranks as D whatever its
-# class; pairs not listed (a P in them) rank with the first tier unless they start with L, O
-# or a digit. Digits come last but for lower case pairs: the hex of a value (and a value of
-# digits) often offers no other start, and then which digit it starts with matters most.
+# class, a second hex letter as L; pairs not listed (a P in them) rank with the first tier
+# unless they start with H, L, O or a digit. The hex of a value (and a value of hex digits)
+# often offers no other start than a digit or a hex letter: then a hex letter or 6-9 followed
+# by anything comes before 0-5 (D and Z), and a pair starting on L or O comes last.
 _TIERS = (
     ("US", "UL", "SU", "SS", "SL", "SD"),
     ("UD", "UU"),
-    ("LU", "LS"),
-    ("LD",),
+    ("HU", "HS"),
+    ("HD",),
     ("NS", "NU"),
     ("NL", "ND"),
+    ("HL", "HO", "HP", "NO", "NP"),
     ("DS", "DU"),
     ("DL", "DD"),
     ("ZS", "ZU", "ZL", "ZD"),
@@ -606,7 +615,9 @@ class _PairTiers(dict[str, int]):
     def __missing__(self, pair: str) -> int:
         if pair[1] in "ZN":
             return self[pair[0] + "D"]
-        return _WORST_TIER if pair[0] in "LOZDN" else 0
+        if pair[1] == "H":
+            return self[pair[0] + "L"]
+        return _WORST_TIER if pair[0] in "HLOZDN" else 0
 
 
 _WORST_TIER = len(_TIERS)
@@ -623,7 +634,7 @@ _PAIR_TIER = _PairTiers({pair: tier for tier, pairs in enumerate(_TIERS) for pai
 # a code per pair (first * len(_CLASSES) + second), a tier per pair code; and for combining
 # the tiers of two spellings, the worse of the two tiers of a code (first * _TIER_COUNT +
 # second).
-_CLASSES = "ULZDNSOP"
+_CLASSES = "UHLZDNSOP"
 _TIER_COUNT = _WORST_TIER + 1
 _CODES = bytes(
     code if (code := _CLASSES.find(chr(c).translate(_CLASS))) >= 0 else _CLASSES.index("P")
@@ -928,6 +939,63 @@ def _equivalent_before(text: str, i: int, form: _WindowForm, j: int) -> tuple[in
     return 0, 0, False
 
 
+def _agree_forward(text: str, i: int, stop: int, form: _WindowForm, j: int) -> int:
+    """How many characters of ``text[i:stop]`` match ``form`` from ``j`` on, each in either
+    spelling.
+
+    Runs of one spelling are measured by halving slice comparisons (at C speed), so a copy
+    that differs from the form every few dozen characters (a re-wrapped or escaped PEM) costs
+    a few comparisons per difference rather than one Python step per character.
+    """
+    fwd, alt = form.text, form.alt
+    k = i
+    while k < stop:
+        f = j + k - i
+        char = text[k]
+        if char == fwd[f]:
+            spelling = fwd
+        elif alt is not None and char == alt[f]:
+            spelling = alt
+        else:
+            break
+        # The longest common prefix of text[k:stop] and spelling[f:], at least 1.
+        lo, hi = 1, stop - k
+        while lo < hi:
+            mid = (lo + hi + 1) >> 1
+            if text[k + lo : k + mid] == spelling[f + lo : f + mid]:
+                lo = mid
+            else:
+                hi = mid - 1
+        k += lo
+    return k - i
+
+
+def _agree_backward(text: str, i: int, stop: int, form: _WindowForm, j: int) -> int:
+    """:func:`_agree_forward` looking backwards: how many characters of ``text[stop:i]``,
+    from its end, match ``form`` up to ``j`` (exclusive)."""
+    fwd, alt = form.text, form.alt
+    k = i
+    while k > stop:
+        f = j - (i - k)
+        char = text[k - 1]
+        if char == fwd[f - 1]:
+            spelling = fwd
+        elif alt is not None and char == alt[f - 1]:
+            spelling = alt
+        else:
+            break
+        # The longest common suffix of text[stop:k] and spelling[:f], at least 1.
+        lo, hi = 1, k - stop
+        while lo < hi:
+            mid = (lo + hi + 1) >> 1
+            if text[k - mid : k - lo] == spelling[f - mid : f - lo]:
+                lo = mid
+            else:
+                hi = mid - 1
+        k -= lo
+    return i - k
+
+
 def _extend_right(text: str, i: int, form: _WindowForm, j: int) -> tuple[int, int, bool]:
     """Where a copy of ``form`` from text ``i`` / form ``j`` ends: (text end, form end,
     whether the text ran out before the form did)."""
@@ -944,9 +1012,9 @@ def _extend_right(text: str, i: int, form: _WindowForm, j: int) -> tuple[int, in
             continue
         # The difference is inside this piece (or it mixes the form and its alt spelling).
         stop = i + step
-        while i < stop and _same(text[i], form, j):
-            i += 1
-            j += 1
+        agree = _agree_forward(text, i, stop, form, j)
+        i += agree
+        j += agree
         if i > good_i:
             good_i, good_j = i, j
         if i == stop:
@@ -974,9 +1042,9 @@ def _extend_left(text: str, i: int, form: _WindowForm, j: int) -> tuple[int, int
             good_i, good_j = i, j
             continue
         stop = i - step
-        while i > stop and _same(text[i - 1], form, j - 1):
-            i -= 1
-            j -= 1
+        agree = _agree_backward(text, i, stop, form, j)
+        i -= agree
+        j -= agree
         if i < good_i:
             good_i, good_j = i, j
         if i == stop:
