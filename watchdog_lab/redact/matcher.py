@@ -40,7 +40,7 @@ import codecs
 import hashlib
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from typing import NamedTuple
 
 import ahocorasick_rs
@@ -61,7 +61,14 @@ _CHUNK = 64
 # An encoding error handler that stands one byte 0xFF (never in an ASCII needle) for each
 # character Latin-1 cannot encode, so that a text keeps one byte per character.
 _OPAQUE = "watchdog_lab.redact.opaque"
-codecs.register_error(_OPAQUE, lambda error: ("\xff" * (error.end - error.start), error.end))
+
+
+def _opaque(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeEncodeError), "registered for encoding only"
+    return "\xff" * (error.end - error.start), error.end
+
+
+codecs.register_error(_OPAQUE, _opaque)
 # An anchor occurrence is coded as form index << _Q_BITS | position in the form.
 _Q_BITS = 24
 _Q_MASK = (1 << _Q_BITS) - 1
@@ -194,10 +201,12 @@ class Matcher:
         ]
         # Per automaton index, the one screen of a needle that is only a trigger of one regex
         # pattern (the usual trigger), so that the scan rejects most of them in a single call.
-        self._screens = [None] * self._anchor_count + [
+        screens: list[Callable[..., object] | None] = [None] * self._anchor_count
+        screens += [
             checks[0][1] if needle.label is None and len(checks) == 1 else None
             for needle, checks in zip(self._table, self._checks, strict=True)
         ]
+        self._screens = screens
         self._scan_tables = (
             self._anchor_count,
             self._anchors,
@@ -728,7 +737,7 @@ def _straddle_positions(text: str, secret: bytes, alt: str | None) -> list[tuple
             and "\n" not in text[q : q + size]
         )
 
-    positions = set()
+    positions: set[tuple[int, int]] = set()
     brk = text.find("\n")
     while brk >= 0:
         chosen: list[tuple[int, int]] = []

@@ -42,7 +42,7 @@ class RedactingStream(io.TextIOBase):
 
     def __init__(
         self,
-        stream: TextIO,
+        stream: TextIO | io.TextIOBase,
         redactor: Redactor | None = None,
         *,
         max_held: int = DEFAULT_MAX_HELD,
@@ -58,7 +58,7 @@ class RedactingStream(io.TextIOBase):
     # --- TextIO face -------------------------------------------------------------------
 
     @property
-    def wrapped(self) -> TextIO:
+    def wrapped(self) -> TextIO | io.TextIOBase:
         """The stream written to (for restoring ``sys.stdout``)."""
         return self._stream
 
