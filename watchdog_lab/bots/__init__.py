@@ -15,4 +15,4 @@ import sys
 # schema never uses. Marked absent before anything here imports nbformat, jsonschema skips it.
 # In a process that already imported jsonschema (a Jupyter server) this changes nothing.
 # (None in sys.modules is the import system's own "absent" mark; typeshed admits modules only.)
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "absent"

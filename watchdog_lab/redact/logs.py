@@ -32,7 +32,7 @@ class RedactingFormatter(logging.Formatter):
     # Handlers and libraries sometimes call these directly (the names are logging's API); they
     # must not bypass redaction.
     def formatException(self, ei: object) -> str:
-        return self.redactor.redact(self.inner.formatException(ei))  # type: ignore[arg-type]
+        return self.redactor.redact(self.inner.formatException(ei))  # type: ignore[arg-type]  # logging passes exc_info tuples
 
     def formatStack(self, stack_info: str) -> str:
         return self.redactor.redact(self.inner.formatStack(stack_info))

@@ -439,7 +439,7 @@ class Matcher:
                     # A hit inside the last run of its form is part of a copy already
                     # extended (hits come in text order): it costs nothing more.
                     last = memo_get(code >> _Q_BITS)
-                    if last is None or start < last[0] or last[1] < end:  # type: ignore[index]
+                    if last is None or start < last[0] or last[1] < end:  # type: ignore[index]  # hot loop: memo values are pairs, untyped for speed
                         extend(text, start, end, code, memo, candidates)
                 continue
             index -= anchor_count

@@ -63,11 +63,11 @@ class RedactingStream(io.TextIOBase):
         return self._stream
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]
+    def encoding(self) -> str:  # type: ignore[override]  # read-only; TextIO's is settable
         return self._stream.encoding
 
     @property
-    def errors(self) -> str | None:  # type: ignore[override]
+    def errors(self) -> str | None:  # type: ignore[override]  # read-only, as encoding
         return getattr(self._stream, "errors", None)
 
     @property

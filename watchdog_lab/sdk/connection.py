@@ -234,7 +234,7 @@ class Connection:
         cache = self._cache
         if key not in cache:
             cache[key] = build()
-        return cache[key]  # type: ignore[no-any-return]
+        return cache[key]  # type: ignore[no-any-return]  # one cache holds every key's type
 
 
 def _checked_levels(

@@ -47,11 +47,11 @@ __all__ = [
 
 def base_url(conn: Connection) -> str:
     """``conn.base_url``: the REST base URL chosen by the connection's ``environment``."""
-    return conn.base_url  # type: ignore[no-any-return]
+    return conn.base_url  # type: ignore[no-any-return]  # a kind helper, found at run time
 
 
 def sign_request(
     conn: Connection, method: str, path: str, timestamp_ms: int | None = None
 ) -> dict[str, str]:
     """``conn.sign_request(...)``: headers that authenticate one Kalshi request."""
-    return conn.sign_request(method, path, timestamp_ms)  # type: ignore[no-any-return]
+    return conn.sign_request(method, path, timestamp_ms)  # type: ignore[no-any-return]  # kind helper

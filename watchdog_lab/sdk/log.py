@@ -74,5 +74,5 @@ def get_logger() -> logging.Logger:
         logger.setLevel(logging.INFO)
         logger.propagate = False
         # A mark on the shared logger, so that a second import adds no second handler.
-        logger._wd_configured = True  # type: ignore[attr-defined]
+        logger._wd_configured = True  # type: ignore[attr-defined]  # our own mark
     return logger

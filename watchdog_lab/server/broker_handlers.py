@@ -62,7 +62,7 @@ class KernelRouteHandler(_BrokerHandler):
         return super().check_xsrf_cookie()
 
     # Like APIHandler.prepare, without JupyterHandler's private _redirect_to_login keyword.
-    async def prepare(self) -> None:  # type: ignore[override]
+    async def prepare(self) -> None:  # type: ignore[override]  # no _redirect_to_login
         await super().prepare()
         if not _is_loopback(self.request.remote_ip):
             raise NotLoopback

@@ -91,7 +91,7 @@ class WatchdogHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Cache-Control", "no-store")
 
     # Like APIHandler.prepare, without JupyterHandler's private _redirect_to_login keyword.
-    async def prepare(self) -> None:  # type: ignore[override]
+    async def prepare(self) -> None:  # type: ignore[override]  # no _redirect_to_login
         """Authenticate first (jupyter_server), then refuse oversized bodies before any parse.
 
         Tornado has read the body already; the limit is about what a route will parse and
