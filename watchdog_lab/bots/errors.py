@@ -145,3 +145,26 @@ class PromoteRunning(BotError):
             "A promote is in progress in this home, and its files look like leftovers until it "
             "finishes; run the cleanup again when it is done."
         )
+
+
+class VersionError(BotError):
+    """A notebook version asked for (a rollback's target, a fix's base) that cannot be used."""
+
+
+class StaleVersion(VersionError):
+    """A fix made for one notebook version, while the bot has moved to another since: applying
+    it would silently undo what the newer version changed."""
+
+    def __init__(self, name: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"The fix was made for version {expected} of bot {name!r}, but the bot now runs "
+            f"version {current}; ask for a fix of version {current} instead."
+        )
+
+
+class CellNotFixable(VersionError):
+    """The cell a fix names is not a code cell of the bot's current notebook version."""
+
+
+class VersionNotFound(VersionError):
+    """No such notebook version of the bot (none before version 1, none after the latest)."""

@@ -48,7 +48,7 @@ class RestartPolicy(_Strict):
     def delay(self, consecutive_failures: int) -> float:
         if consecutive_failures <= 0:
             return 0.0
-        return min(self.backoff_max, self.backoff_initial * 2 ** (consecutive_failures - 1))
+        return min(self.backoff_max, self.backoff_initial * 2.0 ** (consecutive_failures - 1))
 
 
 class BotConfig(_Strict):
@@ -131,9 +131,14 @@ class PromoteBot(_Strict):
 
 
 class ErrorRecord(_Strict):
-    """A failing cell, redacted: what AI Fix will send (never other cells' outputs)."""
+    """A failing cell, redacted: what AI Fix will send (never other cells' outputs).
+
+    ``cell_index`` counts the cells of the notebook version that ran (``notebook_version``),
+    not of the parameterised copy the kernel executed: a fix replaces that cell of that version.
+    """
 
     cell_index: int | None = None
+    notebook_version: int | None = None
     source: str = ""
     ename: str = ""
     evalue: str = ""
@@ -203,6 +208,28 @@ class DescribeGrants(_Strict):
     restart_needed: bool = Field(
         False, description="the bot runs with its previous grants until it restarts"
     )
+
+
+class DescribeBotVersion(_Strict):
+    """One notebook version of a bot (``notebook/vN.ipynb``)."""
+
+    version: int
+    created_at: float
+    current: bool = Field(description="the version the bot runs from its next start")
+    sealed: bool = Field(
+        description="a seal was written for it (checked at every start of a bot with connections)"
+    )
+    reason: str | None = Field(None, description="why it was written (none for the promoted one)")
+
+
+class ListBotVersions(_Strict):
+    versions: list[DescribeBotVersion]
+
+
+class RollbackBot(_Strict):
+    """Which notebook version a bot runs from now on."""
+
+    to: int | None = Field(None, ge=1, description="the version to run; unset: the current - 1")
 
 
 class DescribeRun(_Strict):

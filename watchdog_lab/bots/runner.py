@@ -64,6 +64,8 @@ INTERRUPT_GRACE_SECONDS = 3.0
 TERMINATE_GRACE_SECONDS = 2.0
 KEEP_RUNS = 50
 HANDOVER_CHUNK = 64 * 1024
+#: papermill's tag on the cell it adds to set the parameters.
+INJECTED_TAG = "injected-parameters"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 log = logging.getLogger("watchdog_lab.runner")
@@ -168,7 +170,9 @@ class StreamingClient(NotebookClient):
         self._on_output = on_output
         self._cap = cap
 
-    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
+    def output(
+        self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> Any:
         result = super().output(outs, msg, display_id, cell_index)
         self._on_output(msg, cell_index)
         if result is not None:
@@ -219,6 +223,9 @@ class Runner:
         # bytes this runner may execute (None: a bot without connections, nothing to guard).
         self._pin = notebook_sha256
         self._notebook_text: str | None = None
+        # Where papermill put the parameters cell in the executed copy, and whether it is a
+        # cell the version does not have (see _version_cell).
+        self._injected: tuple[int, bool] | None = None
         self._refused: str | None = None
         self.config = BotConfig.model_validate_json(self.paths.config_file.read_text())
         # main() passes the redactor its own output already goes through; it learns the values.
@@ -436,18 +443,34 @@ class Runner:
         if not self.config.parameters:
             return nb
         from papermill.parameterize import parameterize_notebook
+        from papermill.utils import find_first_tagged_cell_index
 
         # The metadata papermill's own loader would add, which its parameterizer reads.
         nb.metadata.setdefault("papermill", {"default_parameters": {}, "parameters": {}})
         for cell in nb.cells:
             cell.metadata.setdefault("tags", [])
             cell.metadata.setdefault("papermill", {})
-        return parameterize_notebook(
+        cells = len(nb.cells)
+        executed = parameterize_notebook(
             nb, self.config.parameters, kernel_name=self.config.kernel_name, language="python"
         )
+        at = find_first_tagged_cell_index(executed, INJECTED_TAG)
+        self._injected = (at, len(executed.cells) > cells) if at >= 0 else None
+        return executed
+
+    def _version_cell(self, cell_index: int | None) -> int | None:
+        """The index in the bot's notebook version of the executed copy's cell ``cell_index``
+        (what a fix replaces); None for the parameters cell, which exists only in the copy."""
+        if cell_index is None or self._injected is None:
+            return cell_index
+        at, added = self._injected
+        if cell_index == at:
+            return None
+        return cell_index - 1 if added and cell_index > at else cell_index
 
     def _execute(self, run_no: int) -> str | None:
         """Execute the notebook once; return None on success or a one-line failure reason."""
+        self.system(f"run {run_no} on notebook version {self.config.notebook_version}")
         try:
             nb = self._prepare_notebook()
         except NotebookChanged as exc:
@@ -470,7 +493,7 @@ class Runner:
         km.shutdown_wait_time = TERMINATE_GRACE_SECONDS
         current_cell: dict[str, Any] = {}
 
-        def on_output(msg: dict, cell_index: int) -> None:
+        def on_output(msg: dict[str, Any], cell_index: int) -> None:
             self._log_output(msg, cell_index, run_no, nb, current_cell)
 
         def on_start(**_: Any) -> None:
@@ -579,7 +602,8 @@ class Runner:
             source = nb.cells[cell_index].source if cell_index is not None else ""
             self._update(
                 last_error=ErrorRecord(
-                    cell_index=cell_index,
+                    cell_index=self._version_cell(cell_index),
+                    notebook_version=self.config.notebook_version,
                     source=self.redactor.redact(source),
                     ename="CellTimeout",
                     evalue=f"still running after {limit:g}s",
@@ -635,7 +659,7 @@ class Runner:
             self.log.write(stream, text[start : start + MAX_TEXT], run=run_no)
 
     def _log_output(
-        self, msg: dict, cell_index: int, run_no: int, nb: Any, current: dict[str, Any]
+        self, msg: dict[str, Any], cell_index: int, run_no: int, nb: Any, current: dict[str, Any]
     ) -> None:
         kind = msg.get("msg_type") or msg.get("header", {}).get("msg_type")
         content = msg.get("content", {})
@@ -657,7 +681,8 @@ class Runner:
                 self.redactor.redact(strip_ansi(line)) for line in content.get("traceback", [])
             ]
             record = ErrorRecord(
-                cell_index=cell_index,
+                cell_index=self._version_cell(cell_index),
+                notebook_version=self.config.notebook_version,
                 source=self.redactor.redact(nb.cells[cell_index].source),
                 ename=content.get("ename", ""),
                 evalue=self.redactor.redact(content.get("evalue", "")),

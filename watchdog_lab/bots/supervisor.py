@@ -8,6 +8,7 @@ the same bots at once, and either can adopt runners the other started.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import shutil
@@ -30,7 +31,6 @@ from ..sdk.injection import encode_connections
 from ..vault import Vault, VaultLocked, VaultNotFound
 from ..vault.audit import Event
 from .containment import end_session
-from .notebook_scan import MAX_NOTEBOOK_BYTES
 from .environment import EnvironmentReport, Resolution, build_environment, resolve_environment
 from .errors import (
     BotError,
@@ -51,10 +51,12 @@ from .models import (
     BotState,
     BotStatus,
     DescribeBot,
+    ListBotVersions,
     LogRecord,
     PromoteBot,
     RestartPolicy,
 )
+from .notebook_scan import MAX_NOTEBOOK_BYTES
 from .registry import BotRecord, BotRegistry, check_bot_name
 from .seal import (
     SealFault,
@@ -69,7 +71,7 @@ from .seal import (
 from .status import is_alive, read_status, runner_is_alive, write_status
 
 if TYPE_CHECKING:
-    from .policy import Approved
+    from .policy import Approved, DependencyPolicy
 
 Progress = Callable[[str], None]
 START_HANDSHAKE_SECONDS = 15.0
@@ -103,7 +105,7 @@ class BotManager:
         sandbox_mode: str = "best",
         rlimits: dict[str, int] | None = None,
         restart: RestartPolicy | None = None,
-        policy: object | None = None,
+        policy: DependencyPolicy | None = None,
         wheels_only: bool = True,
         uv_cache: Path | None = None,
         connect_ports: Sequence[int] = DEFAULT_CONNECT_PORTS,
@@ -126,6 +128,20 @@ class BotManager:
         self.find_links = [Path(location) for location in find_links]
         self._policy = policy
 
+    def _audit(
+        self, event: Event, *, subject: str | None = None, detail: dict[str, object] | None = None
+    ) -> None:
+        """Audit a bot act in the vault's log, which begins with the vault.
+
+        Bots without connections run before any vault exists (their own log records every
+        act); the vault refuses a missing header when connections remain, so a tampered vault
+        still stops the act instead of silencing its audit.
+        """
+        try:
+            self.vault.record_event(event, subject=subject, detail=detail)
+        except VaultNotFound:
+            return
+
     # ------------------------------------------------------------- promote
 
     def check_promote(self, request: PromoteBot, progress: Progress = _quiet) -> PromotePlan:
@@ -137,8 +153,6 @@ class BotManager:
         """
         from .deps import detect_requirements
 
-        if not self.vault.exists():  # promote is audited: without a vault it would fail halfway
-            raise VaultNotFound(str(self.vault.path))
         check_bot_name(request.name)
         ensure_trusted_dir(self.uv_cache, home=self.home)  # its wheels become the bot's code
         if self.registry.name_taken(request.name):
@@ -254,7 +268,7 @@ class BotManager:
         finally:
             building.close()
         self._log_environment(paths, record, report, sealed)
-        self.vault.record_event(
+        self._audit(
             Event.BOT_PROMOTED,
             subject=bot_id,
             detail={"bot": request.name, "notebook": Path(request.notebook).name},
@@ -265,7 +279,7 @@ class BotManager:
         return self.describe(bot_id)
 
     @property
-    def policy(self):
+    def policy(self) -> DependencyPolicy:
         if self._policy is None:
             from .policy import DependencyPolicy
 
@@ -301,7 +315,7 @@ class BotManager:
             )
             for package in report.new:
                 writer.write("system", f"installed new package {package}")
-                self.vault.record_event(
+                self._audit(
                     Event.BOT_PACKAGE_INSTALLED,
                     subject=record.id,
                     detail={
@@ -346,7 +360,7 @@ class BotManager:
         if ids:  # never grant to a bot whose notebook is not the one promoted
             self.check_seal(record, grants=True, refuse_start=False)
         self.registry.set_grants(record.id, ids)
-        self.vault.record_event(
+        self._audit(
             Event.BOT_GRANTS_CHANGED,
             subject=record.id,
             detail={"bot": record.name, "connections": sorted(set(names))},
@@ -398,7 +412,7 @@ class BotManager:
             return False
         return restart or self.effective_status(record).state not in ACTIVE_STATES
 
-    def granted_names(self, ref: str) -> list[str]:
+    def granted_names(self, ref: str) -> builtins.list[str]:
         """Names of the connections granted to ``ref`` (names are encrypted: needs unlock)."""
         record = self.registry.get(ref)
         if not record.grants:
@@ -407,7 +421,7 @@ class BotManager:
             raise VaultLocked
         return self._grant_names(record)
 
-    def _grant_names(self, record: BotRecord) -> list[str]:
+    def _grant_names(self, record: BotRecord) -> builtins.list[str]:
         if not record.grants:
             return []
         if self.vault.state.value != "unlocked":
@@ -447,14 +461,14 @@ class BotManager:
             status.next_run_at = None
             status.reason = fault_reason(fault)
             write_status(paths.status_file, status)
-        self.vault.record_event(
+        self._audit(
             Event.BOT_SEAL_BROKEN,
             subject=record.id,
             detail={"bot": record.name, "version": version, "changed": fault.value},
         )
         raise BotSealBroken(fault_message(record.name, version, fault))
 
-    def granted_connections(self, record: BotRecord) -> list[Connection]:
+    def granted_connections(self, record: BotRecord) -> builtins.list[Connection]:
         """The one door to a bot's secrets: check its seal (:meth:`check_seal`), then decrypt
         exactly what it was granted ([] for none). Needs the vault unlocked for grants."""
         self.check_seal(record)
@@ -475,10 +489,10 @@ class BotManager:
         connections = self.granted_connections(record)  # checks the seal first
         self.registry.set_desired(record.id, "running")
         self.spawn(record, connections)
-        self.vault.record_event(Event.BOT_STARTED, subject=record.id, detail={"bot": record.name})
+        self._audit(Event.BOT_STARTED, subject=record.id, detail={"bot": record.name})
         return self.describe(record.id)
 
-    def spawn(self, record: BotRecord, connections: list[Connection]) -> int:
+    def spawn(self, record: BotRecord, connections: builtins.list[Connection]) -> int:
         """Start a detached runner and hand it the connections on its stdin; return its pid.
 
         The mechanism only: ``connections`` must come from :meth:`granted_connections`, which
@@ -545,18 +559,18 @@ class BotManager:
         record = self.registry.get(ref)
         self.registry.set_desired(record.id, "stopped")
         status = read_status(BotPaths(self.home, record.id).status_file, record.id)
-        if runner_is_alive(status):
-            os.kill(status.pid, signal.SIGTERM)  # type: ignore[arg-type]
+        if status.pid is not None and runner_is_alive(status):
+            os.kill(status.pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and runner_is_alive(status):
                 time.sleep(0.05)
             if runner_is_alive(status):
-                _kill_group(status.pid)  # type: ignore[arg-type]
+                _kill_group(status.pid)
         if status.kernel_pid and is_alive(status.kernel_pid, status.kernel_pid_start):
             _kill_group(status.kernel_pid)
         if status.kernel_pid:  # where no PID namespace holds them: what kept its session
             end_session(status.kernel_pid, status.kernel_pid_start)
-        self.vault.record_event(Event.BOT_STOPPED, subject=record.id, detail={"bot": record.name})
+        self._audit(Event.BOT_STOPPED, subject=record.id, detail={"bot": record.name})
         return self.describe(record.id)
 
     def restart(self, ref: str) -> DescribeBot:
@@ -568,6 +582,58 @@ class BotManager:
         self.stop(record.id)
         return self.start(record.id)
 
+    # ------------------------------------------------------------ versions
+
+    def versions(self, ref: str) -> ListBotVersions:
+        """Every notebook version of a bot, oldest first, the one it runs marked."""
+        from .versions import list_versions
+
+        record = self.registry.get(ref)
+        return list_versions(BotPaths(self.home, record.id), record.config.notebook_version)
+
+    def publish_cell_fix(
+        self,
+        ref: str,
+        cell_index: int,
+        source: str,
+        *,
+        expected_version: int | None = None,
+        reason: str = "ai fix",
+        detail: dict[str, object] | None = None,
+    ) -> DescribeBot:
+        """Write version N+1: the current version with code cell ``cell_index``'s source
+        replaced (outputs cleared, as at promote); v1..vN stay as they are. The bot switches
+        to it and restarts if it should be running.
+
+        ``expected_version`` is the version the fix was made for: a bot that moved on since is
+        refused (:class:`StaleVersion`) rather than have the newer changes undone. The current
+        version is checked as a start checks it before anything is derived from it, and the
+        new one is sealed only when it was sealed and verified: a bot with connections needs
+        the vault unlocked (:class:`VaultLocked`), since an unsealed version could never get
+        them. The audit (``bot.version_published``) gets ``detail`` besides the versions, and
+        never the source.
+        """
+        from .versions import publish_cell_fix
+
+        return publish_cell_fix(
+            self,
+            ref,
+            cell_index,
+            source,
+            expected_version=expected_version,
+            reason=reason,
+            detail=detail,
+        )
+
+    def rollback(self, ref: str, to: int | None = None) -> DescribeBot:
+        """Run another written version (by default the one before the current): its seal is
+        checked as a start would, the switch is audited (``bot.rolled_back``) and the bot
+        restarts if it should be running. Nothing is deleted: rolling forward is a rollback
+        ``to`` the later version."""
+        from .versions import rollback
+
+        return rollback(self, ref, to)
+
     def delete(self, ref: str) -> None:
         from .kernelspec import remove_kernelspec
 
@@ -576,11 +642,11 @@ class BotManager:
         remove_kernelspec(self.home, record.id)
         self.registry.delete(record.id)
         shutil.rmtree(BotPaths(self.home, record.id).root, ignore_errors=True)
-        self.vault.record_event(Event.BOT_DELETED, subject=record.id, detail={"bot": record.name})
+        self._audit(Event.BOT_DELETED, subject=record.id, detail={"bot": record.name})
 
     # ----------------------------------------------------------- reconcile
 
-    def refresh_kernelspecs(self) -> list[str]:
+    def refresh_kernelspecs(self) -> builtins.list[str]:
         """Rewrite the kernelspec of every bot whose spec does not name the bot provisioner
         (written by an older version): opened from JupyterLab, such a kernel would not get the
         bot's sandbox. Returns the names of the bots whose spec was rewritten."""
@@ -638,11 +704,13 @@ class BotManager:
 
     # ---------------------------------------------------------------- logs
 
-    def logs(self, ref: str, *, after: int = 0, limit: int | None = None) -> list[LogRecord]:
+    def logs(
+        self, ref: str, *, after: int = 0, limit: int | None = None
+    ) -> builtins.list[LogRecord]:
         record = self.registry.get(ref)
         return read_records(BotPaths(self.home, record.id).log_file, after=after, limit=limit)
 
-    def tail(self, ref: str, count: int) -> list[LogRecord]:
+    def tail(self, ref: str, count: int) -> builtins.list[LogRecord]:
         record = self.registry.get(ref)
         return tail_records(BotPaths(self.home, record.id).log_file, count)
 
@@ -663,7 +731,7 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
     except InputFileError as exc:
         raise NotebookError(str(exc)) from exc
     try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        nb: nbformat.NotebookNode = nbformat.reads(raw.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
     except Exception as exc:
         raise NotebookError(
@@ -677,27 +745,17 @@ def _freeze(nb: nbformat.NotebookNode, target: Path, progress: Progress = _quiet
     Package-manager lines become comments (:mod:`.package_lines`): promote installs what they
     ask for, and in the sandbox they could only fail. Returns the exact bytes written, which is
     what the seal covers."""
-    import copy
+    from .versions import frozen_bytes
 
-    from .package_lines import neutralise_package_lines
-
-    frozen = copy.deepcopy(nb)
-    for cell in frozen.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    for line in neutralise_package_lines(frozen.cells):
-        progress(f"commented out in the frozen notebook (cell {line.cell_index + 1}): {line.text}")
-    text = nbformat.writes(frozen)
-    data = (text if text.endswith("\n") else text + "\n").encode("utf-8")
+    data = frozen_bytes(nb, progress)
     write_bytes_atomic(target, data)
     return data
 
 
 def _kill_group(pid: int) -> None:
-    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+    for kill in (os.killpg, os.kill):
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            target()
+            kill(pid, signal.SIGKILL)
 
 
 def _tail_text(path: Path, lines: int = 5) -> str:

@@ -1,4 +1,5 @@
-"""``bots promote|list|status|start|stop|restart|delete|logs``: the bots core, from a shell.
+"""``bots promote|list|status|start|stop|restart|delete|logs|versions|rollback``: the bots
+core, from a shell.
 
 Everything a bot does is decided by :class:`~watchdog_lab.bots.supervisor.BotManager`; this
 module only turns arguments into its calls and its answers into text. The vault password is
@@ -29,12 +30,13 @@ from ..bots.models import (
     BotState,
     DescribeBot,
     ListBotsResponse,
+    ListBotVersions,
     LogRecord,
     PromoteBot,
     parameter_name,
 )
 from ..settings import UV_CACHE_ENV
-from . import render
+from . import cmd_fix, render
 from .console import Console
 from .errors import EXIT_INTERRUPTED, Aborted, UsageError
 from .session import Context
@@ -65,7 +67,13 @@ def _manager(ctx: Context, vault: Vault) -> BotManager:
 
 @contextlib.contextmanager
 def _bots(ctx: Context) -> Iterator[tuple[Vault, BotManager]]:
-    with ctx.existing_vault() as vault:
+    """The bots core, with or without a vault.
+
+    The registry shares ``vault.db`` but needs no vault: a bot without connections is promoted,
+    started and listed with no vault ever created (as the server does). A command that needs a
+    connection asks for the unlock, and that is where a missing vault is reported.
+    """
+    with ctx.vault() as vault:
         yield vault, _manager(ctx, vault)
 
 
@@ -276,6 +284,19 @@ def bots_table(bots: list[DescribeBot]) -> str:
         for b in bots
     ]
     return render.table(["NAME", "STATE", "DESIRED", "MODE", "RUNS", "RESTARTS", "SANDBOX"], rows)
+
+
+def versions_table(listed: ListBotVersions) -> str:
+    rows = [
+        [
+            f"v{v.version}" + (" *" if v.current else ""),
+            render.when(v.created_at),
+            "yes" if v.sealed else "no",
+            v.reason or "promoted",
+        ]
+        for v in listed.versions
+    ]
+    return render.table(["VERSION", "WRITTEN", "SEALED", "WHY"], rows)
 
 
 def log_lines(record: LogRecord) -> list[str]:
@@ -497,6 +518,42 @@ def run_delete(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_versions(ctx: Context, args: argparse.Namespace) -> int:
+    with _bots(ctx) as (_, manager):
+        listed = manager.versions(args.name)
+    if args.json:
+        ctx.console.json(listed.model_dump(mode="json"))
+    else:
+        ctx.console.out(versions_table(listed))
+        ctx.console.note("* the version the bot runs from its next start")
+    return 0
+
+
+def run_rollback(ctx: Context, args: argparse.Namespace) -> int:
+    with _bots(ctx) as (vault, manager):
+        bot = manager.describe(args.name)
+        target = bot.notebook_version - 1 if args.to is None else args.to
+        if not args.yes:
+            ctx.console.require_interactive(
+                "a confirmation", "Add --yes to roll back without being asked."
+            )
+            restarts = " It restarts on it." if bot.desired_state == "running" else ""
+            question = (
+                f"Switch bot {bot.name!r} from notebook version {bot.notebook_version} to "
+                f"version {target}?{restarts}"
+            )
+            if not ctx.console.confirm(question):
+                raise Aborted
+        # A bot with connections: the version's seal is checked, and its restart hands them
+        # over; the password is asked for before anything changes.
+        if manager.needs_unlock_to_start(bot.id, restart=True):
+            ctx.unlock(vault)
+        bot = manager.rollback(bot.id, target)
+    state = f": {_started_text(bot)}" if bot.desired_state == "running" else ""
+    ctx.console.out(f"Bot {bot.name!r} now runs notebook version {bot.notebook_version}{state}.")
+    return 0
+
+
 def run_logs(ctx: Context, args: argparse.Namespace) -> int:
     with _bots(ctx) as (_, manager):
         # One record more than shown, so that --follow -n 0 knows where "new" starts.
@@ -521,7 +578,10 @@ def run_logs(ctx: Context, args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- parser
 
 
-def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]) -> None:
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: dict[str, argparse.ArgumentParser],
+) -> None:
     pw = [parents["home"], parents["password"]]
     home = [parents["home"]]
     group = sub.add_parser(
@@ -530,10 +590,10 @@ def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.Argume
         description=(
             "Bots are notebooks promoted to supervised processes, each with its own venv, "
             "kernel and folders, and only the connections granted to it. The vault password "
-            "is needed only to grant connections (promote --connection) and to start or restart "
-            "a bot that has some; such a bot is refused its connections if its notebook or "
-            "packages changed outside WatchDog Lab since it was promoted (its seal, checked at "
-            f"every start). {UV_CACHE_ENV} sets the shared uv cache folder (default: "
+            "is needed only to grant connections (promote --connection) and to start, restart "
+            "or roll back a bot that has some; such a bot is refused its connections if its "
+            "notebook or packages changed outside WatchDog Lab since it was promoted (its seal, "
+            f"checked at every start). {UV_CACHE_ENV} sets the shared uv cache folder (default: "
             "cache/uv in the data folder)."
         ),
     )
@@ -645,6 +705,36 @@ def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.Argume
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(handler=run_delete)
 
+    versions = bsub.add_parser(
+        "versions",
+        parents=home,
+        help="a bot's notebook versions, the current one marked",
+        description=(
+            "Version 1 is the notebook as promoted; each published fix writes the next one. "
+            "Versions never change once written; rollback chooses which one the bot runs."
+        ),
+    )
+    versions.add_argument("name", metavar="NAME")
+    versions.add_argument("--json", action="store_true", help=json_help)
+    versions.set_defaults(handler=run_versions)
+
+    rollback = bsub.add_parser(
+        "rollback",
+        parents=pw,
+        help="run an earlier notebook version (password if the bot has connections)",
+        description=(
+            "Switch the bot to another notebook version (by default the one before the "
+            "current) and restart it if it should be running. Its seal is checked as at a "
+            "start; no version is deleted, so a rollback can be undone with --to."
+        ),
+    )
+    rollback.add_argument("name", metavar="NAME")
+    rollback.add_argument(
+        "--to", type=int, metavar="N", help="the version to run (default: the current one - 1)"
+    )
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rollback.set_defaults(handler=run_rollback)
+
     logs = bsub.add_parser(
         "logs",
         parents=home,
@@ -663,3 +753,5 @@ def register(sub: argparse._SubParsersAction, parents: dict[str, argparse.Argume
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new records")
     logs.add_argument("--json", action="store_true", help="one JSON object per record and line")
     logs.set_defaults(handler=run_logs)
+
+    cmd_fix.register(bsub, parents)

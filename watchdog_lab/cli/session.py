@@ -45,7 +45,11 @@ class Context:
         return vault
 
     def unlock(self, vault: Vault) -> str:
-        """Unlock with the password (and code) from their sources; return the password."""
+        """Unlock with the password (and code) from their sources; return the password.
+
+        A missing vault is said before any password is asked for."""
+        if vault.state is VaultState.ABSENT:
+            raise VaultNotFound(str(vault.path))
         password = current_password(self.console, self.password_file)
         self.console.remember([(VAULT_LABEL, "password", password)])
         code = totp_code(self.console) if vault.totp_enabled else None
