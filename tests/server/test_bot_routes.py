@@ -246,14 +246,28 @@ async def test_a_build_that_fails_ends_its_job_failed_with_the_reason_and_leaves
     assert not any((watchdog_home / "bots").iterdir())
 
 
-async def test_promote_without_a_vault_is_409_and_creates_nothing(
+async def test_promote_with_connections_and_no_vault_is_409_and_creates_no_bot(
     api, jp_root_dir: Path, watchdog_home: Path
 ) -> None:
     write_notebook(jp_root_dir / "a.ipynb", "print(1)")
-    response = await api.post("bots", {"notebook": "a.ipynb", "name": "Early"})
+    response = await api.post(
+        "bots",
+        {"notebook": "a.ipynb", "name": "Early", "connections": ["Exchange"], "password": PASSWORD},
+    )
     assert response.code == 409 and response.json["reason"] == "vault_absent"
     assert (await api.get("bots")).json["bots"] == []
-    assert not (watchdog_home / "bots").exists()
+    assert not (watchdog_home / "bots").exists() or not any((watchdog_home / "bots").iterdir())
+
+
+async def test_a_bot_without_connections_is_promoted_and_run_with_no_vault(
+    api, jp_root_dir: Path
+) -> None:
+    write_notebook(jp_root_dir / "a.ipynb", "print('no vault needed', 6 * 7)")
+    bot = await promote(api, notebook="a.ipynb", name="Early", start=True)
+    assert bot["name"] == "Early"
+    done = await wait_bot(api, "Early", lambda b: b["state"] in ("stopped", "crashed"))
+    assert done["state"] == "stopped", done
+    assert (await api.get("vault")).json["state"] == "absent"
 
 
 async def test_restarting_a_bot_with_grants_while_locked_is_423_and_leaves_it_running(
