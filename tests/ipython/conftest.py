@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.server.conftest import (  # noqa: F401 - fixtures, used by name
+    api,
     jp_server_config,
     kalshi,
     kernels,

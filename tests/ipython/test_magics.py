@@ -6,12 +6,14 @@ The password for ``%wd connect`` is typed the way JupyterLab sends it: the kerne
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from tests.server.kernels import GRANT_NOTEBOOK as NOTEBOOK
 from tests.server.kernels import GRANT_PASSWORD as PASSWORD
 from tests.server.kernels import GRANT_SECRET_DIGEST as SECRET_DIGEST
+from watchdog_lab.vault import CreateConnection, KdfParams, Vault
 
 
 async def loaded(kernels: Any) -> Any:
@@ -136,3 +138,33 @@ async def test_wd_in_a_kernel_without_a_broker_explains_why(kernels, kalshi) -> 
 async def test_an_unknown_subcommand_shows_the_usage(kernels, kalshi) -> None:
     kernel = await loaded(kernels)
     assert "%wd connect NAME" in refusal(await kernel.run("%wd frobnicate"))
+
+
+async def test_an_interrupted_connect_shows_no_password_even_in_verbose_tracebacks(
+    kernels, watchdog_home, watchdog_app, jp_serverapp
+) -> None:
+    # Argon2 at a cost that keeps the grant in flight for about a second: time to interrupt.
+    slow = KdfParams(time_cost=10, memory_kib=64 * 1024, parallelism=1)
+    creator = Vault(watchdog_home, kdf=slow)
+    creator.create(PASSWORD)
+    creator.close()
+    vault = watchdog_app.vault
+    vault.unlock(PASSWORD)
+    vault.add_connection(
+        CreateConnection(name="Kalshi", kind="generic", fields={"api_secret": "sk-1"})
+    )
+    kernel = await loaded(kernels)
+    (await kernel.run("%xmode Verbose")).check()
+
+    async def interrupt_while_checking() -> None:
+        # The vault counts an attempt before Argon2 runs, and forgives it once it succeeded.
+        query = "SELECT failures FROM unlock_attempts WHERE id = 1"
+        while not vault.store.query_one(query)[0]:
+            await asyncio.sleep(0.02)
+        await jp_serverapp.kernel_manager.interrupt_kernel(kernel.id)
+
+    interrupting = asyncio.ensure_future(interrupt_while_checking())
+    out = await kernel.run("%wd connect Kalshi", stdin=[PASSWORD])
+    await interrupting
+    assert "Interrupted" in refusal(out)
+    assert PASSWORD not in out.everything

@@ -23,6 +23,7 @@ from .options import (
 )
 
 if TYPE_CHECKING:
+    from ..redact import Redactor
     from ..vault import Vault
     from .service import AIFix
 
@@ -117,11 +118,12 @@ class AIFixConfig(LoggingConfigurable):
             base_url=self.ai_base_url,
         )
 
-    def ai_fix(self, vault: Vault) -> AIFix:
-        """The AI Fix core over ``vault``, with these settings."""
+    def ai_fix(self, vault: Vault, *, remembered: Redactor | None = None) -> AIFix:
+        """The AI Fix core over ``vault``, with these settings (``remembered``: see
+        :class:`~.service.AIFix`)."""
         from .service import AIFix
 
-        return AIFix(vault, self.ai_fix_settings())
+        return AIFix(vault, self.ai_fix_settings(), remembered=remembered)
 
 
 def check_base_url(url: str) -> None:

@@ -15,6 +15,7 @@ __all__ = [
     "NetworkUnreachable",
     "NoConnection",
     "NoFix",
+    "NoRecordedFailure",
     "PayloadChanged",
     "PayloadTooLarge",
     "RateLimited",
@@ -65,6 +66,18 @@ class AmbiguousConnection(AIFixError):
         super().__init__(
             "Several connections of kind 'anthropic' exist "
             f"({', '.join(repr(n) for n in names)}); name the one to use."
+        )
+
+
+class NoRecordedFailure(AIFixError):
+    """A bot has no failing cell that a fix could replace in the version it runs."""
+
+    outcome = "no_failure"
+
+    def __init__(self, bot: str, why: str = "it has no recorded failure") -> None:
+        super().__init__(
+            f"Nothing to fix in bot {bot!r}: {why}. AI Fix works from the cell that failed in "
+            "the notebook version the bot runs; start the bot and let it fail first."
         )
 
 

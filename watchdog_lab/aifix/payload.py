@@ -14,11 +14,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..redact import Redactor
 from .errors import PayloadTooLarge
 from .imports import imported_modules
 from .models import DescribeFixPayload, FailingCell
-from .tracetext import redact_and_cut, strip_escapes
+from .tracetext import TextRedactor, redact_and_cut, strip_escapes
 
 __all__ = ["TOOL_NAME", "Payload", "build_payload", "canonical_json"]
 
@@ -94,7 +93,9 @@ def canonical_json(value: object) -> bytes:
     ).encode("ascii")
 
 
-def build_payload(cell: FailingCell, redactor: Redactor, *, model: str, max_bytes: int) -> Payload:
+def build_payload(
+    cell: FailingCell, redactor: TextRedactor, *, model: str, max_bytes: int
+) -> Payload:
     """The request body for ``cell``; :class:`~.errors.PayloadTooLarge` over ``max_bytes``."""
     count = _Counter(redactor)
     source = count.redact(cell.source)
@@ -148,7 +149,7 @@ def _user_message(
 class _Counter:
     """Redacts and counts the markers it adds (markers already in the input are not counted)."""
 
-    def __init__(self, redactor: Redactor) -> None:
+    def __init__(self, redactor: TextRedactor) -> None:
         self._redactor = redactor
         self.total = 0
 

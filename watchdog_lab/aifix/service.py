@@ -27,6 +27,7 @@ from .errors import AIFixError, AmbiguousConnection, NoConnection, PayloadChange
 from .models import CreateFix, DescribeFix, DescribeFixPayload, FailingCell, FixOutcome
 from .options import FixSettings
 from .payload import Payload, build_payload
+from .tracetext import Chained, TextRedactor
 
 __all__ = ["ANTHROPIC_KIND", "AIFix"]
 
@@ -44,8 +45,17 @@ class AIFix:
     values change.
     """
 
-    def __init__(self, vault: Vault, settings: FixSettings | None = None) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        settings: FixSettings | None = None,
+        *,
+        remembered: Redactor | None = None,
+    ) -> None:
+        """``remembered``: a redactor applied after the vault's (the server's, which still knows
+        the values of deleted connections), so that a preview shown through it is the body sent."""
         self.vault = vault
+        self._remembered = remembered
         self.settings = settings or FixSettings()
         self._lock = threading.Lock()
         self._redactor: tuple[bytes, Redactor] | None = None
@@ -99,7 +109,7 @@ class AIFix:
 
     # ------------------------------------------------------------------ the parts
 
-    def _payload(self, cell: FailingCell, redactor: Redactor | None = None) -> Payload:
+    def _payload(self, cell: FailingCell, redactor: TextRedactor | None = None) -> Payload:
         return build_payload(
             cell,
             redactor or self._current_redactor(),
@@ -107,7 +117,7 @@ class AIFix:
             max_bytes=self.settings.max_payload_bytes,
         )
 
-    def _current_redactor(self) -> Redactor:
+    def _current_redactor(self) -> TextRedactor:
         """A redactor that knows every secret value the vault holds right now.
 
         Rebuilt only when those values change (compiling one for a hundred connections costs
@@ -121,7 +131,8 @@ class AIFix:
         with self._lock:
             if self._redactor is None or not hmac.compare_digest(self._redactor[0], fingerprint):
                 self._redactor = (fingerprint, Redactor(secrets))
-            return self._redactor[1]
+            current = self._redactor[1]
+        return current if self._remembered is None else Chained(current, self._remembered)
 
     def _anthropic(self, name: str | None) -> ConnectionSecrets:
         names = self.connections()
@@ -141,7 +152,7 @@ class AIFix:
             raise NoConnection(name) from None
 
     def _judge(
-        self, cell: FailingCell, payload: Payload, reply: Reply, redactor: Redactor
+        self, cell: FailingCell, payload: Payload, reply: Reply, redactor: TextRedactor
     ) -> DescribeFix:
         """The reply as a reviewed proposal; what the model wrote is redacted like the payload
         (it saw no secret, but nothing it says reaches a face unredacted)."""

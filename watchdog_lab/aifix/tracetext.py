@@ -9,9 +9,30 @@ whole story.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Protocol
 
-from ..redact import Redactor
 from ..redact.variants import WINDOW
+
+
+class TextRedactor(Protocol):
+    """What a payload needs of a redactor (a :class:`~watchdog_lab.redact.Redactor`, or two)."""
+
+    def redact(self, text: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Chained:
+    """``first``, then ``then``: the vault's current values, then every value the server has
+    seen (a deleted connection's too). The server shows a preview through its own redactor;
+    without the second pass a value it remembers would be shown redacted yet sent in clear."""
+
+    first: TextRedactor
+    then: TextRedactor
+
+    def redact(self, text: str) -> str:
+        return self.then.redact(self.first.redact(text))
+
 
 # CSI (colours, cursor moves), OSC (titles, hyperlinks), two-byte escapes, and their 8-bit
 # C1 forms; then every other control character but newline and tab.
@@ -42,7 +63,7 @@ def strip_escapes(text: str) -> str:
 
 
 def redact_and_cut(
-    text: str, redactor: Redactor, head_chars: int, tail_chars: int
+    text: str, redactor: TextRedactor, head_chars: int, tail_chars: int
 ) -> tuple[str, bool]:
     """``text`` redacted, then cut to about ``head_chars`` + ``tail_chars`` at line ends.
 

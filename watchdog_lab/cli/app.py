@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from .._version import __version__
+from ..aifix import AIFixError
 from ..bots.errors import BotError
 from ..errors import InvalidSetting
 from ..settings import load_settings
@@ -100,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidSetting as exc:
         console.error(f"{exc} Fix it in your Jupyter config (see `jupyter --paths`).")
         return EXIT_ERROR
-    except (VaultError, BotError) as exc:
+    except (VaultError, BotError, AIFixError) as exc:
         console.error(str(exc))
         return EXIT_ERROR
     except ValidationError as exc:

@@ -10,11 +10,13 @@ from typing import Any
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register ``%wd`` and, unless the name is taken, make ``wd`` the SDK in the notebook."""
+    """Register ``%wd`` and, unless the name is taken, make ``wd`` the SDK in the notebook;
+    from now on, keep the last failing cell for ``%wd fix``."""
     import watchdog_lab
 
+    from . import failures
     from .magics import WatchdogMagics
 
-    ipython.register_magics(WatchdogMagics)
+    ipython.register_magics(WatchdogMagics(ipython, failures=failures.install(ipython)))
     if "wd" not in ipython.user_ns:
         ipython.push({"wd": watchdog_lab})

@@ -31,10 +31,15 @@ TOKEN_HEADER: Final = "X-WatchDog-Lab-Kernel-Token"  # noqa: S105 - a header nam
 #: Routes below the broker's address.
 CONNECTION_ROUTE: Final = "connection"
 GRANTS_ROUTE: Final = "grants"
+AI_FIX_ROUTE: Final = "ai-fix"
+AI_FIX_PREVIEW_ROUTE: Final = "ai-fix/preview"
 
 LOOKUP_TIMEOUT: Final = 15.0
 #: A password grant runs Argon2 on the server, possibly behind other grants.
 GRANT_TIMEOUT: Final = 60.0
+#: A fix waits for the model, with the server's own timeout and retries (``ai_timeout``,
+#: ``ai_max_retries``) bounding it; this only stops waiting on a server that never answers.
+AI_FIX_TIMEOUT: Final = 3600.0
 MAX_ANSWER_BYTES: Final = 4 * 1024 * 1024
 
 # Reasons this module gives itself (the broker's own come in its answers).
@@ -109,6 +114,33 @@ class BrokerClient:
         )
         del password
         return self._answer(reply, requested=name)
+
+    def ai_fix_preview(self, cell: Mapping[str, Any]) -> dict[str, Any]:
+        """The exact AI Fix payload the server would send for ``cell`` (``source``, ``ename``,
+        ``evalue``, ``traceback``, ``language``, ``language_version``): ``{"body", "sha256",
+        "size", "model", "redactions", "traceback_cut"}``. Nothing is sent anywhere."""
+        reply = self._exchange(
+            "POST", AI_FIX_PREVIEW_ROUTE, _text_json({"cell": dict(cell)}), LOOKUP_TIMEOUT
+        )
+        return self._answer(reply, requested="")
+
+    def ai_fix(
+        self, cell: Mapping[str, Any], sha256: str, password: str, connection: str | None = None
+    ) -> dict[str, Any]:
+        """Send the payload previewed as ``sha256`` to the Messages API, confirmed by the vault
+        password; the proposal (``outcome``, ``explanation``, ``fixed_source``, ``diff``...).
+
+        Like :meth:`grant`, the password is serialised straight into the request and let go of
+        before anything is raised.
+        """
+        document: dict[str, Any] = {"cell": dict(cell), "sha256": sha256, "password": password}
+        if connection is not None:
+            document["connection"] = connection
+        body = _text_json(document)
+        del password, document
+        reply = self._exchange("POST", AI_FIX_ROUTE, body, AI_FIX_TIMEOUT)
+        del body
+        return self._answer(reply, requested=connection or "")
 
     def revoke(self, name: str) -> dict[str, Any]:
         """Withdraw ``name`` from this kernel (and from the notebook's remembered grants)."""
@@ -284,6 +316,13 @@ def _is_loopback(host: str) -> bool:
 
 def _json(document: dict[str, Any]) -> bytes:
     return json.dumps(document).encode("utf-8")
+
+
+def _text_json(document: dict[str, Any]) -> bytes:
+    """JSON as UTF-8 for bodies of text in any script (a cell, a traceback): a ``\\u`` escape
+    per character would make them six times larger. A lone surrogate, which UTF-8 cannot
+    carry, becomes ``?``."""
+    return json.dumps(document, ensure_ascii=False).encode("utf-8", "replace")
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:

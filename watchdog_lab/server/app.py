@@ -8,7 +8,7 @@ reach them through ``self.extensionapp``; they hold no state of their own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import TraitError
@@ -24,6 +24,9 @@ from .broker import KernelBroker
 from .idle import IdleLock
 from .jobs import BotOperations
 from .routes import route_table
+
+if TYPE_CHECKING:
+    from ..aifix import AIFix
 
 
 class WatchdogLab(ExtensionApp, WatchdogLabSettings):
@@ -52,6 +55,7 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         self._vault: Vault | None = None
         self._bots: BotManager | None = None
         self._bot_ops: BotOperations | None = None
+        self._aifix: AIFix | None = None
         self.redactor = Redactor()
         self.idle_lock = IdleLock(lambda: self.vault, 0)
         self.broker: KernelBroker | None = None
@@ -75,6 +79,14 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         if self._bot_ops is None:
             self._bot_ops = BotOperations(lambda: self.bots, self.log)
         return self._bot_ops
+
+    @property
+    def aifix(self) -> AIFix:
+        """AI Fix over the server's vault with its ``c.WatchdogLab.ai_*`` settings: one for the
+        server's life, so its HTTP connections to the API are reused."""
+        if self._aifix is None:
+            self._aifix = self.ai_fix(self.vault, remembered=self.redactor)
+        return self._aifix
 
     def on_unlock(self) -> None:
         """Call after every successful unlock: secrets become known to the redactor, and bots
@@ -153,6 +165,9 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         if self._bot_ops is not None:
             self._bot_ops.shutdown()
             self._bot_ops = None
+        if self._aifix is not None:
+            self._aifix.close()
+            self._aifix = None
         if self._vault is not None:
             self._vault.close()
             self._vault = None

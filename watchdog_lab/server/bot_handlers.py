@@ -1,5 +1,5 @@
 """REST routes of bots: promote (as a job), list, describe, control, logs (paged and live), runs,
-grants.
+grants, notebook versions and rollback.
 
 Every call into :class:`BotManager` goes through the app's :class:`BotOperations` (see
 :mod:`.jobs`): stopping a bot can take seconds and a promote builds a venv, and the server's
@@ -27,20 +27,23 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..bots.models import (
+    DescribeBot,
     DescribeGrants,
     ListBotsResponse,
+    ListBotVersions,
     ListRuns,
     LogRecord,
     PromoteBot,
+    RollbackBot,
     UpdateGrants,
 )
 from ..bots.runs import list_runs, read_run
 from ..bots.supervisor import ACTIVE_STATES, BotManager
 from ..vault.errors import VaultLocked
-from .errors import ApiError, InvalidPathValue
+from .errors import ApiError, InvalidPathValue, PasswordRequired
 from .handlers import NAMESPACE, WatchdogHandler
 from .log_stream import LogCursor, read_page, read_tail
-from .models import PromoteBotRequest, UpdateBotGrants
+from .models import PromoteBotRequest, RollbackBotRequest, UpdateBotGrants
 
 if TYPE_CHECKING:
     from .jobs import BotOperations
@@ -362,6 +365,47 @@ class BotGrantsHandler(BotRouteHandler):
         )
 
 
+class BotVersionsHandler(BotRouteHandler):
+    """``GET bots/{ref}/versions``: the bot's notebook versions, the current one marked."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        listed: ListBotVersions = await self.ops.call(lambda m: m.versions(ref))
+        self.write_json(listed)
+
+
+class BotRollbackHandler(BotRouteHandler):
+    """``POST bots/{ref}/rollback``: run another notebook version (``to``; by default the one
+    before the current), restarting the bot if it should be running.
+
+    For a bot with connections it carries the vault password: it changes which code runs with
+    the keys, and kernel code can read the Jupyter token. Whether the bot has connections is
+    decided again under the bot's lock, so a grant made meanwhile cannot skip the password.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self, ref: str) -> None:
+        body = self.parse_body(RollbackBotRequest)
+        request = body.without_password(RollbackBot)
+        consented = body.password is not None
+        if consented:
+            await self.confirm_password(body.password, "Rolling back a bot with connections")
+        self.touch_vault()
+
+        def rollback(manager: BotManager, bot_id: str) -> DescribeBot:
+            if manager.registry.get(bot_id).grants and not consented:
+                raise PasswordRequired("Rolling back a bot with connections")
+            return manager.rollback(bot_id, request.to)
+
+        try:
+            bot = await self.ops.on_bot(ref, rollback)
+        except VaultLocked:
+            raise _vault_locked_for("roll back") from None
+        self.write_json(bot)
+
+
 def routes() -> list[tuple[str, type[WatchdogHandler]]]:
     bots = rf"/{NAMESPACE}/bots"
     ref = r"([^/]+)"
@@ -375,4 +419,6 @@ def routes() -> list[tuple[str, type[WatchdogHandler]]]:
         (rf"{bots}/{ref}/runs/?", BotRunsHandler),
         (rf"{bots}/{ref}/runs/([^/]+)", BotRunHandler),
         (rf"{bots}/{ref}/grants/?", BotGrantsHandler),
+        (rf"{bots}/{ref}/versions/?", BotVersionsHandler),
+        (rf"{bots}/{ref}/rollback/?", BotRollbackHandler),
     ]

@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
+from ..aifix.errors import VaultLocked as FixVaultLocked
+from ..aifix.models import DescribeFix, DescribeFixPayload, FailingCell, FixTarget
 from ..sdk.connection import Connection
 from ..vault.audit import Event
 from ..vault.errors import ConnectionNotFound, VaultError, VaultNotFound
@@ -55,6 +57,7 @@ from .broker_errors import (
     VaultLockedForKernel,
 )
 from .broker_models import (
+    CreateKernelFix,
     DescribeForget,
     DescribeGrant,
     DescribeNotebookGrant,
@@ -63,11 +66,13 @@ from .broker_models import (
     GrantSource,
     ListKernelGrants,
     ListNotebookGrants,
+    PreviewKernelFix,
 )
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
 
+    from ..aifix import AIFix
     from ..vault import Vault
     from .kernel_env import KernelHooks
 
@@ -77,6 +82,29 @@ log = logging.getLogger(__name__)
 _CONNECTION_ID = re.compile(r"[0-9a-f]{32}")
 #: Longest token the broker will hash; real ones are 43 characters.
 _MAX_TOKEN_CHARS = 256
+#: Longest audit label of a kernel's fix (a notebook path and the kernel id).
+_MAX_LABEL_CHARS = 4096
+
+
+def _failing_cell(request: PreviewKernelFix | CreateKernelFix, name: str) -> FailingCell:
+    """The core's cell for a kernel's report. The audit name is the broker's, never the
+    kernel's; the versions of what the cell imports are read from the server's environment, as
+    for the sidebar's fixes (the python3 kernels it starts run there; a notebook on a bot's
+    kernelspec runs in the bot's venv, whose versions may differ)."""
+    from ..aifix import environment_versions
+
+    reported = request.cell
+    return FailingCell(
+        source=reported.source,
+        ename=reported.ename,
+        evalue=reported.evalue,
+        traceback=reported.traceback,
+        language=reported.language,
+        language_version=reported.language_version,
+        versions=environment_versions(),
+        target=FixTarget.NOTEBOOK,
+        name=name[:_MAX_LABEL_CHARS],
+    )
 
 
 def _digest(token: str) -> bytes:
@@ -296,6 +324,37 @@ class KernelBroker:
         connection_id, name = self._resolve(vault, connection)
         return self._grant(kernel_id, connection_id, name, GrantSource.PASSWORD)
 
+    async def fix_preview(
+        self, kernel_id: str, request: PreviewKernelFix, service: AIFix
+    ) -> DescribeFixPayload:
+        """``%wd fix --preview``: the exact payload for the kernel's failing cell.
+
+        Needs no password: nothing leaves the server, and the payload is redacted with every
+        value of the vault (granted to this kernel or not), so the kernel learns nothing new.
+        """
+        self._entry(kernel_id)
+        self._require_fix_vault()
+        cell = await asyncio.to_thread(_failing_cell, request, "")
+        return await asyncio.to_thread(service.preview, cell)
+
+    async def fix_with_password(
+        self, kernel_id: str, request: CreateKernelFix, service: AIFix
+    ) -> DescribeFix:
+        """``%wd fix``: send the previewed payload, confirmed by the vault password.
+
+        The password is checked first (rate limited like an unlock), so a wrong one sends
+        nothing and a kernel cannot spend the Anthropic key by itself. The audit names the
+        kernel's notebook as its session says now (a label only) and the kernel's id.
+        """
+        entry = await self._settle(kernel_id)
+        vault = self._require_fix_vault()
+        await asyncio.to_thread(vault.verify_password, request.password.get_secret_value())
+        label = f"{entry.path} (kernel {kernel_id})" if entry.path else f"kernel {kernel_id}"
+        cell = await asyncio.to_thread(_failing_cell, request, label)
+        return await asyncio.to_thread(
+            service.send, cell, sha256=request.sha256, connection=request.connection
+        )
+
     # ----------------------------------------------------------------- UI routes
 
     async def grant(
@@ -462,6 +521,16 @@ class KernelBroker:
             raise VaultNotFound(str(vault.path))
         if state is not VaultState.UNLOCKED:
             raise VaultLockedForKernel
+        return vault
+
+    def _require_fix_vault(self) -> Vault:
+        """The vault, unlocked, for AI Fix: refusals worded for a fix, not a lookup."""
+        vault = self._vault()
+        state = vault.state
+        if state is VaultState.ABSENT:
+            raise VaultNotFound(str(vault.path))
+        if state is not VaultState.UNLOCKED:
+            raise FixVaultLocked
         return vault
 
     def _resolve(self, vault: Vault, connection: str) -> tuple[str, str]:

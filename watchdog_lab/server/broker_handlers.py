@@ -18,9 +18,11 @@ from .broker import KernelBroker
 from .broker_errors import NotLoopback
 from .broker_models import (
     ConfirmRememberedGrants,
+    CreateKernelFix,
     CreateKernelGrant,
     CreatePasswordGrant,
     LookupConnection,
+    PreviewKernelFix,
 )
 from .handlers import NAMESPACE, WatchdogHandler
 
@@ -110,6 +112,30 @@ class BrokerGrantHandler(KernelRouteHandler):
         self.write_json(await self.broker.revoke(self.kernel_id, connection))
 
 
+class BrokerFixPreviewHandler(KernelRouteHandler):
+    """``POST /watchdog-lab/broker/ai-fix/preview`` ``{cell}``: the exact AI Fix payload for
+    this kernel's failing cell and its SHA-256 (``%wd fix --preview``); nothing is sent."""
+
+    @allow_unauthenticated
+    async def post(self) -> None:
+        body = self.parse_body(PreviewKernelFix)
+        self.write_json(
+            await self.broker.fix_preview(self.kernel_id, body, self.watchdog_app.aifix)
+        )
+
+
+class BrokerFixHandler(KernelRouteHandler):
+    """``POST /watchdog-lab/broker/ai-fix`` ``{cell, sha256, connection?, password}``: send the
+    previewed payload to the Messages API and answer the reviewed proposal (``%wd fix``)."""
+
+    @allow_unauthenticated
+    async def post(self) -> None:
+        body = self.parse_body(CreateKernelFix)
+        fix = await self.broker.fix_with_password(self.kernel_id, body, self.watchdog_app.aifix)
+        self.touch_vault()
+        self.write_json(fix)
+
+
 class KernelGrantsHandler(_BrokerHandler):
     """``GET /watchdog-lab/kernels/{kernel_id}/grants``; ``POST`` ``{connection, password,
     remember?}``."""
@@ -177,6 +203,8 @@ def routes() -> list[tuple[str, type[WatchdogHandler]]]:
         (rf"/{NAMESPACE}/broker/connection/?", BrokerConnectionHandler),
         (rf"/{NAMESPACE}/broker/grants/?", BrokerGrantsHandler),
         (rf"/{NAMESPACE}/broker/grants/{_SEGMENT}/?", BrokerGrantHandler),
+        (rf"/{NAMESPACE}/broker/ai-fix/preview/?", BrokerFixPreviewHandler),
+        (rf"/{NAMESPACE}/broker/ai-fix/?", BrokerFixHandler),
         (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/grants/?", KernelGrantsHandler),
         (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/remembered-grants/?", KernelRememberedGrantsHandler),
         (rf"/{NAMESPACE}/kernels/{_KERNEL_ID}/grants/(?P<connection>[^/]+)/?", KernelGrantHandler),

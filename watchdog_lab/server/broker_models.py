@@ -12,6 +12,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from ..aifix.models import MAX_INPUT_CHARS, MAX_TRACEBACK_ENTRIES, SHA256_PATTERN
 from ..vault.models import VaultState
 
 
@@ -65,6 +66,44 @@ class ConfirmRememberedGrants(_Request):
     """
 
     password: SecretStr | None = None
+
+
+class KernelFailingCell(_Request):
+    """Kernel route (``%wd fix``): the cell that last raised in this kernel, as it says.
+
+    Kernel code may lie here; that only changes its own fix. What it may not choose is what
+    the audit records (the broker names the kernel's notebook) or the package versions (the
+    server reads them from its own environment), so neither is a field.
+    """
+
+    source: str = Field(max_length=MAX_INPUT_CHARS)
+    ename: str = Field(min_length=1, max_length=MAX_INPUT_CHARS)
+    evalue: str = Field("", max_length=MAX_INPUT_CHARS)
+    traceback: list[str] = Field(default_factory=list, max_length=MAX_TRACEBACK_ENTRIES)
+    language: str = Field("python", max_length=64)
+    language_version: str = Field("", max_length=64)
+
+
+class PreviewKernelFix(_Request):
+    """Kernel route: the exact payload AI Fix would send for ``cell`` (no password: nothing
+    leaves the server, and the payload is redacted with every value of the vault)."""
+
+    cell: KernelFailingCell
+
+
+class CreateKernelFix(_Request):
+    """Kernel route: send the previewed payload (``sha256``) to the Messages API.
+
+    The vault password is the user's act: sending a cell to a third party, and spending the
+    Anthropic key, is as much a user's decision as a grant, and kernel code cannot type it.
+    """
+
+    cell: KernelFailingCell
+    sha256: str = Field(pattern=SHA256_PATTERN)
+    connection: str | None = Field(
+        None, min_length=1, max_length=256, description="default: the only anthropic one"
+    )
+    password: SecretStr
 
 
 class DescribeGrant(_Response):

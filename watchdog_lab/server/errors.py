@@ -15,6 +15,12 @@ Status choices, and why:
   every route is readable by kernel code, so the password typed for that request is the
   user's consent; a wrong one is ``wrong_password`` and counts towards the unlock throttle.
 - Vault locked: **423 Locked** (``vault_locked``): the resource exists but needs unlocking first.
+- AI Fix: what the Messages API refused or failed is **502** (``ai_key_refused``,
+  ``ai_server_error``, ``ai_unreachable``, ``ai_malformed_reply``, ``ai_request_refused``)
+  or **504** (``ai_timeout``), never 401/403; its rate limit is **429** (``ai_rate_limited``,
+  with ``Retry-After`` when the API gave a wait); a preview that no longer matches is **409**
+  (``ai_payload_changed``), as is a vault without an Anthropic connection
+  (``ai_no_connection``); a payload over ``ai_max_payload_bytes`` is **413**.
 - Too many unlock attempts: **429** with ``Retry-After`` in whole seconds.
 - No vault yet: **409** (``vault_absent``), not 404: the route exists and the sidebar treats a
   404 as "server extension missing".
@@ -34,6 +40,7 @@ from dataclasses import dataclass
 
 from tornado import web
 
+from ..aifix import errors as aifix_errors
 from ..bots import errors as bot_errors
 from ..vault import errors as vault_errors
 from . import broker_errors
@@ -171,7 +178,31 @@ _MAPPINGS: tuple[tuple[type[BaseException], ErrorMapping], ...] = (
     (bot_errors.BotStartFailed, ErrorMapping(500, "bot_start_failed")),
     (bot_errors.InvalidRunName, ErrorMapping(400, "invalid_run_name")),
     (bot_errors.RunNotFound, ErrorMapping(404, "run_not_found")),
+    # Notebook versions. A fix for a version the bot has left, or a rollback to the version it
+    # runs, is the bot's state disagreeing with the request (409), not bad input.
+    (bot_errors.StaleVersion, ErrorMapping(409, "stale_version")),
+    (bot_errors.CellNotFixable, ErrorMapping(422, "cell_not_fixable")),
+    (bot_errors.VersionNotFound, ErrorMapping(404, "version_not_found")),
+    (bot_errors.VersionError, ErrorMapping(409, "version_conflict")),
     (bot_errors.BotError, ErrorMapping(400, "bot_error")),
+    # AI Fix. What the Messages API did is a failure upstream (502, 504 for a timeout), never
+    # 401/403: JupyterLab reads those as "log in again". A rate limit keeps its 429 (with
+    # Retry-After); what the user must change first (a connection, the preview) is 409/422.
+    (aifix_errors.VaultLocked, ErrorMapping(423, "vault_locked")),
+    (aifix_errors.AmbiguousConnection, ErrorMapping(422, "ai_connection_ambiguous")),
+    (aifix_errors.NoConnection, ErrorMapping(409, "ai_no_connection")),
+    (aifix_errors.NoRecordedFailure, ErrorMapping(404, "no_recorded_failure")),
+    (aifix_errors.PayloadChanged, ErrorMapping(409, "ai_payload_changed")),
+    (aifix_errors.PayloadTooLarge, ErrorMapping(413, "ai_payload_too_large")),
+    (aifix_errors.RateLimited, ErrorMapping(429, "ai_rate_limited")),
+    (aifix_errors.KeyRefused, ErrorMapping(502, "ai_key_refused")),
+    (aifix_errors.RequestRefused, ErrorMapping(502, "ai_request_refused")),
+    (aifix_errors.ServerError, ErrorMapping(502, "ai_server_error")),
+    (aifix_errors.NetworkUnreachable, ErrorMapping(502, "ai_unreachable")),
+    (aifix_errors.FixTimeout, ErrorMapping(504, "ai_timeout")),
+    (aifix_errors.MalformedReply, ErrorMapping(502, "ai_malformed_reply")),
+    (aifix_errors.NoFix, ErrorMapping(422, "ai_no_fix")),
+    (aifix_errors.AIFixError, ErrorMapping(502, "ai_fix_failed")),
 )
 
 
@@ -191,9 +222,19 @@ def to_api_error(error: BaseException) -> ApiError | None:
     for cls, mapping in _MAPPINGS:
         if isinstance(error, cls):
             headers = {}
-            if isinstance(error, vault_errors.Throttled):
-                headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+            wait = _retry_after(error)
+            if wait is not None:
+                headers["Retry-After"] = str(max(1, math.ceil(wait)))
             return ApiError(
                 str(error), status=mapping.status, reason=mapping.reason, headers=headers
             )
+    return None
+
+
+def _retry_after(error: BaseException) -> float | None:
+    """The wait a refusal names: the unlock throttle's, or the one Anthropic's rate limit gave."""
+    if isinstance(error, vault_errors.Throttled):
+        return error.retry_after
+    if isinstance(error, aifix_errors.RateLimited):
+        return error.retry_after
     return None

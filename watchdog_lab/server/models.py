@@ -13,9 +13,16 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ..bots.models import PromoteBot, UpdateGrants
+from ..aifix.models import (
+    MAX_INPUT_CHARS,
+    MAX_TRACEBACK_ENTRIES,
+    SHA256_PATTERN,
+    FailingCell,
+    FixTarget,
+)
+from ..bots.models import PromoteBot, RollbackBot, UpdateGrants
 from ..vault.models import AuditEvent, UpdateConnection, VaultState
 
 CoreT = TypeVar("CoreT", bound=BaseModel)
@@ -103,6 +110,11 @@ class UpdateBotGrants(UpdateGrants, _Consented):
     every connection away needs no consent)."""
 
 
+class RollbackBotRequest(RollbackBot, _Consented):
+    """``POST bots/{ref}/rollback``: the password is needed when the bot has connections (the
+    version switched to would run with its keys)."""
+
+
 class DescribeVaultStatus(_Response):
     """What the sidebar shows. Unlike the vault's ``DescribeVault`` it leaves out the file path:
     the browser has no use for the server's folders."""
@@ -137,3 +149,66 @@ class ListAuditResponse(_Response):
 
     events: list[AuditEvent]
     next_before: int | None
+
+
+# ---------------------------------------------------------------------------- AI Fix
+
+#: Longest connection name a request may name (the vault's names are far shorter).
+MAX_CONNECTION_NAME = 256
+
+
+class CreateCellFixPreview(_Request):
+    """``POST ai-fix/preview``: a notebook cell that raised, as the front end saw it.
+
+    The versions of the packages it imports are read from the server's own environment, not
+    taken from the request: the browser does not know them, and a kernel may not be asked.
+    """
+
+    source: str = Field(max_length=MAX_INPUT_CHARS)
+    ename: str = Field(max_length=MAX_INPUT_CHARS)
+    evalue: str = Field("", max_length=MAX_INPUT_CHARS)
+    traceback: list[str] = Field(default_factory=list, max_length=MAX_TRACEBACK_ENTRIES)
+    language: str = Field("python", max_length=64)
+    language_version: str = Field("", max_length=64)
+    path: str = Field("", max_length=4096, description="the notebook's path, for the audit")
+    cell_index: int | None = Field(None, ge=0)
+
+    def failing_cell(self, versions: dict[str, str]) -> FailingCell:
+        return FailingCell(
+            source=self.source,
+            ename=self.ename,
+            evalue=self.evalue,
+            traceback=self.traceback,
+            language=self.language,
+            language_version=self.language_version,
+            versions=versions,
+            target=FixTarget.NOTEBOOK,
+            name=self.path,
+            cell_index=self.cell_index,
+        )
+
+
+class CreateCellFix(CreateCellFixPreview, _Consented):
+    """``POST ai-fix``: the same cell, the SHA-256 of the preview the user approved, and the
+    vault password: sending a payload to a third party is the user's act, and kernel code can
+    read the Jupyter token."""
+
+    sha256: str = Field(pattern=SHA256_PATTERN)
+    connection: str | None = Field(None, max_length=MAX_CONNECTION_NAME)
+
+
+class CreateBotFix(_Request, _Consented):
+    """``POST bots/{ref}/ai-fix``: send the bot's failing cell, as previewed (``sha256``)."""
+
+    sha256: str = Field(pattern=SHA256_PATTERN)
+    connection: str | None = Field(None, max_length=MAX_CONNECTION_NAME)
+
+
+class CreateBotFixVersion(_Request, _Consented):
+    """``POST bots/{ref}/ai-fix/apply``: publish the failing cell's new source as the next
+    notebook version. The password is needed when the bot has connections: the new code runs
+    with their keys."""
+
+    fixed_source: str = Field(max_length=MAX_INPUT_CHARS)
+    expected_version: int = Field(ge=1, description="the version the fix was made for")
+    payload_sha256: str | None = Field(None, pattern=SHA256_PATTERN)

@@ -6,6 +6,7 @@ handlers import the base; the base importing them back would be a cycle).
 
 from __future__ import annotations
 
+from .aifix_handlers import routes as aifix_routes
 from .bot_handlers import routes as bot_routes
 from .broker_handlers import routes as broker_routes
 from .handlers import NAMESPACE, NotFoundHandler, WatchdogHandler
@@ -23,5 +24,6 @@ def route_table() -> list[tuple[str, type[WatchdogHandler]]]:
         *bot_routes(),
         *broker_routes(),
         *sandbox_routes(),
+        *aifix_routes(),
         (rf"/{NAMESPACE}/(.*)", NotFoundHandler),
     ]
