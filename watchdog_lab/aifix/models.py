@@ -35,10 +35,9 @@ class FixTarget(str, Enum):
         return self.value
 
 
-class FailingCell(_Strict):
-    """A cell that raised, as the face saw it. Only ``source``, the error, the language and
-    the versions of what the cell imports are ever sent; ``target``, ``name`` and
-    ``cell_index`` are for the audit and for applying the fix."""
+class CellError(_Strict):
+    """A cell's source and the error it raised: what every face receives of a failing cell
+    (the REST routes and the kernel broker extend it with what only they know)."""
 
     source: str = Field(max_length=MAX_INPUT_CHARS)
     ename: str = Field(max_length=MAX_INPUT_CHARS)
@@ -46,6 +45,13 @@ class FailingCell(_Strict):
     traceback: list[str] = Field(default_factory=list, max_length=MAX_TRACEBACK_ENTRIES)
     language: str = Field("python", max_length=64)
     language_version: str = Field("", max_length=64)
+
+
+class FailingCell(CellError):
+    """A cell that raised, as the face saw it. Only ``source``, the error, the language and
+    the versions of what the cell imports are ever sent; ``target``, ``name`` and
+    ``cell_index`` are for the audit and for applying the fix."""
+
     # Import name -> version, as the caller knows them (the bot's venv, the kernel's report);
     # only the modules the cell imports are sent.
     versions: dict[str, str] = Field(default_factory=dict, max_length=MAX_PACKAGES)

@@ -12,7 +12,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ..aifix.models import MAX_INPUT_CHARS, MAX_TRACEBACK_ENTRIES, SHA256_PATTERN
+from ..aifix.models import MAX_INPUT_CHARS, SHA256_PATTERN, CellError
 from ..vault.models import VaultState
 
 
@@ -68,7 +68,7 @@ class ConfirmRememberedGrants(_Request):
     password: SecretStr | None = None
 
 
-class KernelFailingCell(_Request):
+class KernelFailingCell(CellError):
     """Kernel route (``%wd fix``): the cell that last raised in this kernel, as it says.
 
     Kernel code may lie here; that only changes its own fix. What it may not choose is what
@@ -76,12 +76,7 @@ class KernelFailingCell(_Request):
     server reads them from its own environment), so neither is a field.
     """
 
-    source: str = Field(max_length=MAX_INPUT_CHARS)
     ename: str = Field(min_length=1, max_length=MAX_INPUT_CHARS)
-    evalue: str = Field("", max_length=MAX_INPUT_CHARS)
-    traceback: list[str] = Field(default_factory=list, max_length=MAX_TRACEBACK_ENTRIES)
-    language: str = Field("python", max_length=64)
-    language_version: str = Field("", max_length=64)
 
 
 class PreviewKernelFix(_Request):

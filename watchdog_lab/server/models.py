@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ..aifix.models import (
     MAX_INPUT_CHARS,
-    MAX_TRACEBACK_ENTRIES,
     SHA256_PATTERN,
+    CellError,
     FailingCell,
     FixTarget,
 )
@@ -157,19 +157,13 @@ class ListAuditResponse(_Response):
 MAX_CONNECTION_NAME = 256
 
 
-class CreateCellFixPreview(_Request):
+class CreateCellFixPreview(CellError):
     """``POST ai-fix/preview``: a notebook cell that raised, as the front end saw it.
 
     The versions of the packages it imports are read from the server's own environment, not
     taken from the request: the browser does not know them, and a kernel may not be asked.
     """
 
-    source: str = Field(max_length=MAX_INPUT_CHARS)
-    ename: str = Field(max_length=MAX_INPUT_CHARS)
-    evalue: str = Field("", max_length=MAX_INPUT_CHARS)
-    traceback: list[str] = Field(default_factory=list, max_length=MAX_TRACEBACK_ENTRIES)
-    language: str = Field("python", max_length=64)
-    language_version: str = Field("", max_length=64)
     path: str = Field("", max_length=4096, description="the notebook's path, for the audit")
     cell_index: int | None = Field(None, ge=0)
 
