@@ -9,6 +9,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 
+import { IConnectionSummary, IKindDescription, parseConnection, parseKind } from './connections';
 import { loadTranslation } from './translation';
 
 /** URL segment under the server's base URL that all WatchDog Lab routes live in. */
@@ -21,6 +22,8 @@ export type VaultState = (typeof VAULT_STATES)[number];
 
 export interface IVaultStatus {
   state: VaultState;
+  /** Whether an unlock needs a two-factor code too; absent from servers that do not say. */
+  totpEnabled?: boolean;
 }
 
 /** The sandbox levels of this server, worded as `watchdog-lab doctor` words them. */
@@ -124,7 +127,50 @@ export class WatchdogApiClient {
         )
       );
     }
-    return { state: body.state };
+    return vaultStatusOf(body);
+  }
+
+  /** Create the vault with its first password; the server leaves it unlocked. */
+  async createVault(password: string): Promise<IVaultStatus> {
+    return this._vaultAction('vault', { password });
+  }
+
+  /** Unlock with the password, and the current two-factor code when two-factor is on. */
+  async unlockVault(password: string, totpCode?: string): Promise<IVaultStatus> {
+    return this._vaultAction(
+      'vault/unlock',
+      totpCode ? { password, totp_code: totpCode } : { password }
+    );
+  }
+
+  /** Lock the vault now; locking a locked vault is not an error. */
+  async lockVault(): Promise<IVaultStatus> {
+    return this._vaultAction('vault/lock', {});
+  }
+
+  /** Change the vault password; the server checks the current one like an unlock. */
+  async changeVaultPassword(oldPassword: string, newPassword: string): Promise<IVaultStatus> {
+    return this._vaultAction('vault/password', {
+      old_password: oldPassword,
+      new_password: newPassword
+    });
+  }
+
+  /** POST a vault action; every one of them answers the vault state it left behind. */
+  private async _vaultAction(endPoint: string, body: object): Promise<IVaultStatus> {
+    const answer = await this.request<unknown>(endPoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body)
+    });
+    if (!isVaultStatus(answer)) {
+      throw this._unknownAnswer(
+        this._trans.__(
+          'The server answered with a vault state this version of WatchDog Lab does not know. Reload the page after upgrading.'
+        )
+      );
+    }
+    return vaultStatusOf(answer);
   }
 
   /** Ask the server which sandbox its notebook kernels and its bots get. */
@@ -143,6 +189,85 @@ export class WatchdogApiClient {
       bots: body.bots,
       botsConfined: body.bots_confined
     };
+  }
+
+  /** The connection kinds and their fields, to build the add form from. */
+  async listKinds(): Promise<IKindDescription[]> {
+    const body = await this.request<unknown>('kinds', { method: 'GET' });
+    const kinds = listOf(body, 'kinds', parseKind);
+    if (kinds === null) {
+      throw this._unknownAnswer(
+        this._trans.__(
+          'The server answered with connection kinds this version of WatchDog Lab does not know. Reload the page after upgrading.'
+        )
+      );
+    }
+    return kinds;
+  }
+
+  /** Every connection, masked as the server masks it. */
+  async listConnections(): Promise<IConnectionSummary[]> {
+    const body = await this.request<unknown>('connections', { method: 'GET' });
+    const connections = listOf(body, 'connections', parseConnection);
+    if (connections === null) {
+      throw this._unknownConnection();
+    }
+    return connections;
+  }
+
+  /** Add a connection; the answer is masked. The caller drops `fields` as soon as this is
+   * called: the request body is the only place the values go. */
+  async createConnection(
+    name: string,
+    kind: string,
+    fields: Record<string, string>
+  ): Promise<IConnectionSummary> {
+    const body = await this.request<unknown>('connections', {
+      method: 'POST',
+      body: JSON.stringify({ name, kind, fields })
+    });
+    return this._connection(body);
+  }
+
+  /** Rename a connection (no password: a name reaches no secret). */
+  async renameConnection(name: string, newName: string): Promise<IConnectionSummary> {
+    const body = await this.request<unknown>(`connections/${encodeURIComponent(name)}/rename`, {
+      method: 'POST',
+      body: JSON.stringify({ new_name: newName })
+    });
+    return this._connection(body);
+  }
+
+  /** Remove a connection by name, confirmed with the vault password. */
+  async deleteConnection(name: string, password: string): Promise<void> {
+    await this.request<unknown>(`connections/${encodeURIComponent(name)}`, {
+      method: 'DELETE',
+      body: JSON.stringify({ password })
+    });
+  }
+
+  /** Remove a record whose name no longer decrypts, by its id, confirmed with the password. */
+  async deleteConnectionById(id: string, password: string): Promise<void> {
+    await this.request<unknown>(`connections/by-id/${encodeURIComponent(id)}`, {
+      method: 'DELETE',
+      body: JSON.stringify({ password })
+    });
+  }
+
+  private _connection(body: unknown): IConnectionSummary {
+    const connection = parseConnection(body);
+    if (connection === null) {
+      throw this._unknownConnection();
+    }
+    return connection;
+  }
+
+  private _unknownConnection(): WatchdogApiError {
+    return this._unknownAnswer(
+      this._trans.__(
+        'The server answered with a connection this version of WatchDog Lab does not know. Reload the page after upgrading.'
+      )
+    );
   }
 
   /** A 200 whose body this version cannot read: the page is older than the server. */
@@ -186,6 +311,26 @@ function reasonOf(body: unknown): string | null {
     : null;
 }
 
+/** `body[key]` parsed item by item, or `null` if the body or any item is not as expected. */
+function listOf<T>(body: unknown, key: string, parse: (item: unknown) => T | null): T[] | null {
+  if (typeof body !== 'object' || body === null) {
+    return null;
+  }
+  const items = (body as Record<string, unknown>)[key];
+  if (!Array.isArray(items)) {
+    return null;
+  }
+  const parsed: T[] = [];
+  for (const item of items) {
+    const one = parse(item);
+    if (one === null) {
+      return null;
+    }
+    parsed.push(one);
+  }
+  return parsed;
+}
+
 interface ISandboxBody {
   kernels: string;
   kernels_confined: boolean;
@@ -206,7 +351,14 @@ function isSandboxBody(value: unknown): value is ISandboxBody {
   );
 }
 
-function isVaultStatus(value: unknown): value is IVaultStatus {
+/** The status as the front end names it; `totpEnabled` only when the server said. */
+function vaultStatusOf(body: { state: VaultState; totp_enabled?: unknown }): IVaultStatus {
+  return typeof body.totp_enabled === 'boolean'
+    ? { state: body.state, totpEnabled: body.totp_enabled }
+    : { state: body.state };
+}
+
+function isVaultStatus(value: unknown): value is { state: VaultState; totp_enabled?: unknown } {
   if (typeof value !== 'object' || value === null) {
     return false;
   }

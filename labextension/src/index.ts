@@ -98,7 +98,11 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null
   ): void => {
     const trans = loadTranslation(translator);
-    const sidebar = new WatchdogSidebar({ model: watchdog.vaultModel, translator });
+    const sidebar = new WatchdogSidebar({
+      model: watchdog.vaultModel,
+      api: watchdog.api,
+      translator
+    });
     app.shell.add(sidebar, 'left', { rank: SIDEBAR_RANK });
     restorer?.add(sidebar, SIDEBAR_ID);
 

@@ -13,7 +13,7 @@ import { DEFAULT_SETTINGS } from './settings';
 /** What the sidebar shows: still asking, an answer, or why there is none. */
 export type VaultStatus =
   | { kind: 'loading' }
-  | { kind: 'ready'; state: VaultState }
+  | { kind: 'ready'; state: VaultState; totpEnabled?: boolean }
   | { kind: 'error'; message: string; unreachable: boolean };
 
 /** The sandbox levels shown under the vault: fetched on opening and on refresh, not polled. */
@@ -130,12 +130,42 @@ export class VaultModel {
     await Promise.all([this._refreshVault(), this._fetchSandbox()]);
   }
 
+  /** Create the vault; the sidebar shows the new state at once, not at the next poll. */
+  async create(password: string): Promise<void> {
+    await this._act(() => this._api.createVault(password));
+  }
+
+  async unlock(password: string, totpCode?: string): Promise<void> {
+    await this._act(() => this._api.unlockVault(password, totpCode));
+  }
+
+  async lock(): Promise<void> {
+    await this._act(() => this._api.lockVault());
+  }
+
+  async changePassword(oldPassword: string, newPassword: string): Promise<void> {
+    await this._act(() => this._api.changeVaultPassword(oldPassword, newPassword));
+  }
+
   dispose(): void {
     if (this.isDisposed) {
       return;
     }
     this._poll.dispose();
     Signal.clearData(this);
+  }
+
+  /** Run a vault action, then ask for the state whether it worked or not: a refused unlock
+   * may still mean the vault changed meanwhile (another tab, the auto-lock). The action's
+   * error is rethrown for the form to show. */
+  private async _act(action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } finally {
+      if (!this.isDisposed) {
+        await this._refreshVault();
+      }
+    }
   }
 
   private async _refreshVault(): Promise<void> {
@@ -163,8 +193,7 @@ export class VaultModel {
   private async _fetch(): Promise<void> {
     this._refreshPending = false;
     try {
-      const { state } = await this._api.vaultStatus();
-      this._setStatus({ kind: 'ready', state });
+      this._setStatus({ kind: 'ready', ...(await this._api.vaultStatus()) });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const unreachable = error instanceof WatchdogApiError ? error.unreachable : true;

@@ -3,8 +3,11 @@ import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
+import { WatchdogApiClient } from './api';
+import { ConnectionsSection } from './components/connections/ConnectionsSection';
 import { SandboxView } from './components/SandboxView';
 import { VaultStatusView } from './components/VaultStatusView';
+import { VaultSection } from './components/vault/VaultSection';
 import { watchdogIcon } from './icons';
 import { VaultModel } from './model';
 import { loadTranslation } from './translation';
@@ -16,6 +19,9 @@ export namespace WatchdogSidebar {
   export interface IOptions {
     /** Shared with other plugins; the sidebar does not own it and never disposes it. */
     model: VaultModel;
+    /** The client the sections that change things (connections) send through; without it
+     * they are not shown. */
+    api?: WatchdogApiClient | null;
     translator?: ITranslator | null;
   }
 }
@@ -30,6 +36,7 @@ export class WatchdogSidebar extends ReactWidget {
   constructor(options: WatchdogSidebar.IOptions) {
     super();
     this._model = options.model;
+    this._api = options.api ?? null;
     this._trans = loadTranslation(options.translator);
     this.id = SIDEBAR_ID;
     this.addClass('jp-WatchdogLab-sidebar');
@@ -66,7 +73,12 @@ export class WatchdogSidebar extends ReactWidget {
                 refreshing={this._refreshing}
                 onRefresh={this._onRefresh}
                 trans={trans}
-              />
+              >
+                <VaultSection status={this._model.status} model={this._model} trans={trans} />
+              </VaultStatusView>
+              {this._api && (
+                <ConnectionsSection api={this._api} vault={this._model.status} trans={trans} />
+              )}
               <SandboxView sandbox={this._model.sandbox} trans={trans} />
             </>
           )}
@@ -104,6 +116,7 @@ export class WatchdogSidebar extends ReactWidget {
     });
   };
 
+  private _api: WatchdogApiClient | null;
   private _model: VaultModel;
   private _refreshing = false;
   private _trans: TranslationBundle;

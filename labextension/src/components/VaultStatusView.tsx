@@ -38,6 +38,8 @@ export interface IVaultStatusViewProps {
   refreshing: boolean;
   onRefresh: () => void;
   trans: TranslationBundle;
+  /** The vault's actions, shown under the state. */
+  children?: React.ReactNode;
 }
 
 /**
@@ -73,6 +75,7 @@ export function VaultStatusView(props: IVaultStatusViewProps): JSX.Element {
         </button>
       </header>
       <StatusBody status={status} trans={trans} />
+      {props.children}
     </section>
   );
 }
