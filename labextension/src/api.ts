@@ -9,6 +9,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 
+import { IBotSummary, parseBot } from './components/bots/bots';
 import { IConnectionSummary, IKindDescription, parseConnection, parseKind } from './connections';
 import { loadTranslation } from './translation';
 
@@ -24,6 +25,14 @@ export interface IVaultStatus {
   state: VaultState;
   /** Whether an unlock needs a two-factor code too; absent from servers that do not say. */
   totpEnabled?: boolean;
+}
+
+/** A two-factor enrolment in progress: what the user scans or types into an authenticator. */
+export interface ITotpEnrolment {
+  /** The base32 seed; a secret, held only while the enrolment step is on screen. */
+  secret: string;
+  /** The `otpauth://` URI the QR code encodes; it contains the secret too. */
+  provisioningUri: string;
 }
 
 /** The sandbox levels of this server, worded as `watchdog-lab doctor` words them. */
@@ -156,10 +165,45 @@ export class WatchdogApiClient {
     });
   }
 
-  /** POST a vault action; every one of them answers the vault state it left behind. */
-  private async _vaultAction(endPoint: string, body: object): Promise<IVaultStatus> {
-    const answer = await this.request<unknown>(endPoint, {
+  /**
+   * Begin two-factor enrolment: a fresh secret and its otpauth URI, the only answer of the API
+   * that carries a secret. Nothing is stored by the server until `confirmTotp`; the caller keeps
+   * the enrolment in memory only while it is shown, and never persists it.
+   */
+  async beginTotp(password: string): Promise<ITotpEnrolment> {
+    const answer = await this.request<unknown>('vault/totp', {
       method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ password })
+    });
+    if (!isTotpEnrolment(answer)) {
+      throw this._unknownAnswer(
+        this._trans.__(
+          'The server answered with a two-factor enrolment this version of WatchDog Lab does not know. Reload the page after upgrading.'
+        )
+      );
+    }
+    return { secret: answer.secret, provisioningUri: answer.provisioning_uri };
+  }
+
+  /** Finish enrolment: the password, the secret shown, and a code the authenticator made. */
+  async confirmTotp(password: string, secret: string, code: string): Promise<IVaultStatus> {
+    return this._vaultAction('vault/totp/confirm', { password, secret, code });
+  }
+
+  /** Turn two-factor off; the server wants the password and a current code, both. */
+  async disableTotp(password: string, code: string): Promise<IVaultStatus> {
+    return this._vaultAction('vault/totp', { password, code }, 'DELETE');
+  }
+
+  /** POST a vault action; every one of them answers the vault state it left behind. */
+  private async _vaultAction(
+    endPoint: string,
+    body: object,
+    method: 'POST' | 'DELETE' = 'POST'
+  ): Promise<IVaultStatus> {
+    const answer = await this.request<unknown>(endPoint, {
+      method,
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(body)
     });
@@ -252,6 +296,41 @@ export class WatchdogApiClient {
       method: 'DELETE',
       body: JSON.stringify({ password })
     });
+  }
+
+  /** Every bot with its state, as `GET bots` lists them. */
+  async listBots(): Promise<IBotSummary[]> {
+    const bots = listOf(await this.request<unknown>('bots', { method: 'GET' }), 'bots', parseBot);
+    if (bots === null) {
+      throw this._unknownBot();
+    }
+    return bots;
+  }
+
+  /** Start, stop or restart a bot by name; the server answers the bot afterwards. A bot with
+   * connections cannot start while the vault is locked: the server's message says so. */
+  async botAction(name: string, action: 'start' | 'stop' | 'restart'): Promise<IBotSummary> {
+    const body = await this.request<unknown>(`bots/${encodeURIComponent(name)}/${action}`, {
+      method: 'POST'
+    });
+    const bot = parseBot(body);
+    if (bot === null) {
+      throw this._unknownBot();
+    }
+    return bot;
+  }
+
+  /** Stop a bot and remove it, its folder and its kernelspec. */
+  async deleteBot(name: string): Promise<void> {
+    await this.request<unknown>(`bots/${encodeURIComponent(name)}`, { method: 'DELETE' });
+  }
+
+  private _unknownBot(): WatchdogApiError {
+    return this._unknownAnswer(
+      this._trans.__(
+        'The server answered with a bot this version of WatchDog Lab does not know. Reload the page after upgrading.'
+      )
+    );
   }
 
   private _connection(body: unknown): IConnectionSummary {
@@ -356,6 +435,19 @@ function vaultStatusOf(body: { state: VaultState; totp_enabled?: unknown }): IVa
   return typeof body.totp_enabled === 'boolean'
     ? { state: body.state, totpEnabled: body.totp_enabled }
     : { state: body.state };
+}
+
+function isTotpEnrolment(value: unknown): value is { secret: string; provisioning_uri: string } {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const { secret, provisioning_uri } = value as { secret?: unknown; provisioning_uri?: unknown };
+  return (
+    typeof secret === 'string' &&
+    secret.length > 0 &&
+    typeof provisioning_uri === 'string' &&
+    provisioning_uri.startsWith('otpauth://')
+  );
 }
 
 function isVaultStatus(value: unknown): value is { state: VaultState; totp_enabled?: unknown } {

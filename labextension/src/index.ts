@@ -89,13 +89,14 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The WatchDog Lab sidebar: vault state, connections and bots.',
   autoStart: true,
   requires: [IWatchdogLab],
-  optional: [ILayoutRestorer, ICommandPalette, ITranslator],
+  optional: [ILayoutRestorer, ICommandPalette, ITranslator, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
     watchdog: IWatchdogLab,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    settingRegistry: ISettingRegistry | null
   ): void => {
     const trans = loadTranslation(translator);
     const sidebar = new WatchdogSidebar({
@@ -104,6 +105,19 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       translator
     });
     app.shell.add(sidebar, 'left', { rank: SIDEBAR_RANK });
+    if (settingRegistry) {
+      // The core plugin reports a settings failure; here the default interval simply stays.
+      void settingRegistry
+        .load(CORE_PLUGIN_ID)
+        .then(settings => {
+          const apply = (): void => {
+            sidebar.botsRefreshInterval = readSettings(settings.composite).botsRefreshInterval;
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch(() => undefined);
+    }
     restorer?.add(sidebar, SIDEBAR_ID);
 
     app.commands.addCommand(CommandIDs.open, {

@@ -7,7 +7,13 @@
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { ISandboxLevels, VaultState, WatchdogApiClient, WatchdogApiError } from './api';
+import {
+  ISandboxLevels,
+  ITotpEnrolment,
+  VaultState,
+  WatchdogApiClient,
+  WatchdogApiError
+} from './api';
 import { DEFAULT_SETTINGS } from './settings';
 
 /** What the sidebar shows: still asking, an answer, or why there is none. */
@@ -145,6 +151,19 @@ export class VaultModel {
 
   async changePassword(oldPassword: string, newPassword: string): Promise<void> {
     await this._act(() => this._api.changeVaultPassword(oldPassword, newPassword));
+  }
+
+  /** Begin two-factor enrolment; the vault state does not change until it is confirmed. */
+  async beginTotp(password: string): Promise<ITotpEnrolment> {
+    return this._api.beginTotp(password);
+  }
+
+  async confirmTotp(password: string, secret: string, code: string): Promise<void> {
+    await this._act(() => this._api.confirmTotp(password, secret, code));
+  }
+
+  async disableTotp(password: string, code: string): Promise<void> {
+    await this._act(() => this._api.disableTotp(password, code));
   }
 
   dispose(): void {

@@ -12,11 +12,14 @@ export interface IWatchdogLabSettings {
   vaultRefreshInterval: number;
   /** Longest wait, in seconds, between requests while the server does not answer. */
   vaultRefreshBackoffLimit: number;
+  /** Seconds between bot list requests while the sidebar is visible. */
+  botsRefreshInterval: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<IWatchdogLabSettings> = {
   vaultRefreshInterval: 5,
-  vaultRefreshBackoffLimit: 60
+  vaultRefreshBackoffLimit: 60,
+  botsRefreshInterval: 5
 };
 
 /** The bounds the schema declares, applied again so a hand-edited value cannot stall the poll. */
@@ -37,7 +40,11 @@ export function readSettings(composite: ReadonlyPartialJSONObject): IWatchdogLab
     vaultRefreshInterval,
     secondsOr(composite.vaultRefreshBackoffLimit, DEFAULT_SETTINGS.vaultRefreshBackoffLimit)
   );
-  return { vaultRefreshInterval, vaultRefreshBackoffLimit };
+  const botsRefreshInterval = secondsOr(
+    composite.botsRefreshInterval,
+    DEFAULT_SETTINGS.botsRefreshInterval
+  );
+  return { vaultRefreshInterval, vaultRefreshBackoffLimit, botsRefreshInterval };
 }
 
 function secondsOr(value: unknown, fallback: number): number {

@@ -4,16 +4,20 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { WatchdogApiClient } from './api';
+import { BotsSection } from './components/bots/BotsSection';
 import { ConnectionsSection } from './components/connections/ConnectionsSection';
 import { SandboxView } from './components/SandboxView';
 import { VaultStatusView } from './components/VaultStatusView';
 import { VaultSection } from './components/vault/VaultSection';
 import { watchdogIcon } from './icons';
 import { VaultModel } from './model';
+import { DEFAULT_SETTINGS } from './settings';
 import { loadTranslation } from './translation';
 
 /** DOM id of the sidebar; also the key the layout restorer remembers it by. */
 export const SIDEBAR_ID = 'watchdog-lab-sidebar';
+
+const MS_PER_SECOND = 1000;
 
 export namespace WatchdogSidebar {
   export interface IOptions {
@@ -49,6 +53,19 @@ export class WatchdogSidebar extends ReactWidget {
     return this._model;
   }
 
+  /** Seconds between two bot list requests while the sidebar is visible (a user setting). */
+  get botsRefreshInterval(): number {
+    return this._botsRefreshInterval;
+  }
+
+  set botsRefreshInterval(seconds: number) {
+    if (seconds === this._botsRefreshInterval) {
+      return;
+    }
+    this._botsRefreshInterval = seconds;
+    this.update();
+  }
+
   dispose(): void {
     if (this.isDisposed) {
       return;
@@ -79,6 +96,14 @@ export class WatchdogSidebar extends ReactWidget {
               {this._api && (
                 <ConnectionsSection api={this._api} vault={this._model.status} trans={trans} />
               )}
+              {this._api && (
+                <BotsSection
+                  api={this._api}
+                  active={this._visible}
+                  interval={this._botsRefreshInterval * MS_PER_SECOND}
+                  trans={trans}
+                />
+              )}
               <SandboxView sandbox={this._model.sandbox} trans={trans} />
             </>
           )}
@@ -90,21 +115,33 @@ export class WatchdogSidebar extends ReactWidget {
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
     this._model.active = this.isVisible;
+    this._setVisible(this.isVisible);
   }
 
   protected onBeforeDetach(msg: Message): void {
     this._model.active = false;
+    this._setVisible(false);
     super.onBeforeDetach(msg);
   }
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this._model.active = true;
+    this._setVisible(true);
   }
 
   protected onAfterHide(msg: Message): void {
     super.onAfterHide(msg);
     this._model.active = false;
+    this._setVisible(false);
+  }
+
+  /** The bots card polls only while this is true; it re-renders to start or stop. */
+  private _setVisible(visible: boolean): void {
+    if (visible !== this._visible) {
+      this._visible = visible;
+      this.update();
+    }
   }
 
   private _onRefresh = (): void => {
@@ -117,7 +154,9 @@ export class WatchdogSidebar extends ReactWidget {
   };
 
   private _api: WatchdogApiClient | null;
+  private _botsRefreshInterval = DEFAULT_SETTINGS.botsRefreshInterval;
   private _model: VaultModel;
   private _refreshing = false;
   private _trans: TranslationBundle;
+  private _visible = false;
 }

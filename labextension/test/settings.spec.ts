@@ -22,9 +22,16 @@ describe('settings', () => {
   });
 
   it('reads the values a user set', () => {
-    expect(readSettings({ vaultRefreshInterval: 2.5, vaultRefreshBackoffLimit: 120 })).toEqual({
+    expect(
+      readSettings({
+        vaultRefreshInterval: 2.5,
+        vaultRefreshBackoffLimit: 120,
+        botsRefreshInterval: 12
+      })
+    ).toEqual({
       vaultRefreshInterval: 2.5,
-      vaultRefreshBackoffLimit: 120
+      vaultRefreshBackoffLimit: 120,
+      botsRefreshInterval: 12
     });
   });
 
@@ -32,13 +39,15 @@ describe('settings', () => {
     for (const bad of [undefined, null, '10', 0, -5, 0.5, 3601, Number.NaN]) {
       expect(readSettings({ vaultRefreshInterval: bad as never })).toEqual(DEFAULT_SETTINGS);
       expect(readSettings({ vaultRefreshBackoffLimit: bad as never })).toEqual(DEFAULT_SETTINGS);
+      expect(readSettings({ botsRefreshInterval: bad as never })).toEqual(DEFAULT_SETTINGS);
     }
   });
 
   it('never lets the backoff limit fall below the refresh interval', () => {
     expect(readSettings({ vaultRefreshInterval: 90, vaultRefreshBackoffLimit: 10 })).toEqual({
       vaultRefreshInterval: 90,
-      vaultRefreshBackoffLimit: 90
+      vaultRefreshBackoffLimit: 90,
+      botsRefreshInterval: DEFAULT_SETTINGS.botsRefreshInterval
     });
   });
 });

@@ -195,3 +195,79 @@ def test_a_two_factor_vault_asks_for_the_code_in_the_sidebar_and_unlocks_with_it
     code_field.press("Enter")
     expect(vault_state(page)).to_have_text("Unlocked")
     assert_forgotten(page, FIRST_PASSWORD)
+
+
+def two_factor_section(page: Page):
+    """Unfold the vault's two-factor section from the keyboard; returns the section."""
+    section = page.get_by_test_id("wd-vault-totp")
+    summary = section.locator("summary")
+    summary.focus()
+    summary.press("Enter")
+    expect(section).to_have_attribute("open", "")
+    return section
+
+
+def assert_secret_gone(page: Page, secret: str) -> None:
+    """The enrolment key is off the page: no key element, no group of it as rendered, and
+    neither it nor the password anywhere in the page or storage."""
+    expect(page.get_by_test_id("wd-vault-totp-secret")).to_have_count(0)
+    expect(page.get_by_test_id("wd-vault-totp-qr")).to_have_count(0)
+    html = page.content()
+    groups = [secret[start : start + 4] for start in range(0, len(secret), 4)]
+    assert not [group for group in groups if f">{group}<" in html], "a key group left"
+    assert_forgotten(page, FIRST_PASSWORD, secret)
+
+
+def test_a_user_turns_two_factor_on_and_off_in_the_sidebar(
+    vault_lab: LabServer, page: Page
+) -> None:
+    with Vault(vault_lab.watchdog_home, kdf=FAST_KDF) as vault:
+        vault.create(FIRST_PASSWORD)
+        vault.lock()
+    open_sidebar(page, vault_lab.url())
+    unlock(page, FIRST_PASSWORD)
+    expect(vault_state(page)).to_have_text("Unlocked")
+
+    two_factor_section(page)
+    expect(page.get_by_test_id("wd-vault-totp-state")).to_have_text("Off")
+    page.get_by_test_id("wd-vault-totp-begin-password").fill(FIRST_PASSWORD)
+    page.get_by_test_id("wd-vault-totp-begin-password").press("Enter")
+    qr = page.get_by_test_id("wd-vault-totp-qr")
+    expect(qr).to_be_visible()
+    assert "enrolment link" in (qr.get_attribute("alt") or "")
+    secret = "".join(page.get_by_test_id("wd-vault-totp-secret").inner_text().split())
+    assert len(secret) >= 16
+    assert secret not in (qr.get_attribute("alt") or "")
+    assert_forgotten(page, FIRST_PASSWORD)
+    sidebar_screenshots(page, "totp")
+
+    # The previous step's code, so that the unlock below can use the current one: a code is
+    # accepted once, and only for a step later than the last accepted.
+    totp = pyotp.TOTP(secret)
+    page.get_by_test_id("wd-vault-totp-confirm-code").fill(totp.at(time.time() - TOTP_STEP))
+    page.get_by_test_id("wd-vault-totp-confirm-password").fill(FIRST_PASSWORD)
+    page.get_by_test_id("wd-vault-totp-confirm-password").press("Enter")
+    expect(page.get_by_test_id("wd-vault-totp-state")).to_have_text("On")
+    expect(page.get_by_test_id("wd-vault-totp-done")).to_have_text(
+        "Two-factor authentication is on."
+    )
+    assert server_state(vault_lab)["totp_enabled"] is True
+    assert_secret_gone(page, secret)
+
+    page.get_by_test_id("wd-vault-lock").click()
+    expect(vault_state(page)).to_have_text("Locked")
+    code_field = page.get_by_label("Two-factor code")
+    expect(code_field).to_be_visible()
+    page.get_by_label("Vault password", exact=True).fill(FIRST_PASSWORD)
+    code_field.fill(totp.now())
+    code_field.press("Enter")
+    expect(vault_state(page)).to_have_text("Unlocked")
+
+    two_factor_section(page)
+    expect(page.get_by_test_id("wd-vault-totp-state")).to_have_text("On")
+    page.get_by_test_id("wd-vault-totp-disable-password").fill(FIRST_PASSWORD)
+    page.get_by_test_id("wd-vault-totp-disable-code").fill(totp.at(time.time() + TOTP_STEP))
+    page.get_by_test_id("wd-vault-totp-disable-code").press("Enter")
+    expect(page.get_by_test_id("wd-vault-totp-state")).to_have_text("Off")
+    assert server_state(vault_lab)["totp_enabled"] is False
+    assert_secret_gone(page, secret)

@@ -5,12 +5,14 @@ import { VaultModel, VaultStatus } from '../../model';
 import { VaultCreateForm } from './VaultCreateForm';
 import { VaultLockButton } from './VaultLockButton';
 import { VaultPasswordChangeForm } from './VaultPasswordChangeForm';
+import { VaultTotpSection } from './VaultTotpSection';
 import { VaultUnlockForm } from './VaultUnlockForm';
 
 /**
- * The vault's actions for its current state: create when absent, unlock when locked, lock or
- * change the password when unlocked. Each form calls the shared model, which asks the server
- * for the new state right after, so the card changes without waiting for the poll.
+ * The vault's actions for its current state: create when absent, unlock when locked, lock,
+ * change the password or turn two-factor on or off when unlocked. Each form calls the shared
+ * model, which asks the server for the new state right after, so the card changes without
+ * waiting for the poll.
  *
  * The server does not say when the auto-lock will fire, so no countdown is shown.
  */
@@ -46,6 +48,13 @@ export function VaultSection(props: {
           <VaultLockButton onLock={() => model.lock()} trans={trans} />
           <VaultPasswordChangeForm
             onChange={(oldPassword, newPassword) => model.changePassword(oldPassword, newPassword)}
+            trans={trans}
+          />
+          <VaultTotpSection
+            totpEnabled={status.totpEnabled === true}
+            onBegin={password => model.beginTotp(password)}
+            onConfirm={(password, secret, code) => model.confirmTotp(password, secret, code)}
+            onDisable={(password, code) => model.disableTotp(password, code)}
             trans={trans}
           />
         </div>

@@ -1,0 +1,104 @@
+import { TranslationBundle } from '@jupyterlab/translation';
+import { refreshIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { WatchdogApiClient } from '../../api';
+import { errorMessage } from '../../connections';
+import { IBotSummary } from './bots';
+import { BotItem } from './BotItem';
+
+export interface IBotsSectionProps {
+  api: WatchdogApiClient;
+  /** Whether the sidebar is visible: the list is polled only while someone can see it. */
+  active: boolean;
+  /** Milliseconds between two list requests while active. */
+  interval: number;
+  trans: TranslationBundle;
+}
+
+/** What the list shows: still asking, the bots, or why there are none. */
+type Listing =
+  { kind: 'loading' } | { kind: 'ready'; bots: IBotSummary[] } | { kind: 'error'; message: string };
+
+/**
+ * The bots card of the sidebar: each bot's state, sandbox and grants, with start, stop, restart
+ * and delete.
+ *
+ * A bot's state changes on its own (a run ends, a runner crashes, a sleep ends), so the list is
+ * asked for again on an interval while the sidebar is visible, and after each action.
+ */
+export function BotsSection(props: IBotsSectionProps): JSX.Element {
+  const { api, active, interval, trans } = props;
+  const [listing, setListing] = React.useState<Listing>({ kind: 'loading' });
+  const [notice, setNotice] = React.useState('');
+
+  const reload = React.useCallback(async (): Promise<void> => {
+    try {
+      setListing({ kind: 'ready', bots: await api.listBots() });
+    } catch (error) {
+      setListing({ kind: 'error', message: errorMessage(error) });
+    }
+  }, [api]);
+
+  React.useEffect(() => {
+    if (!active) {
+      return;
+    }
+    void reload();
+    const timer = window.setInterval(() => void reload(), interval);
+    return () => window.clearInterval(timer);
+  }, [active, interval, reload]);
+
+  const refreshLabel = trans.__('Refresh the bots');
+  return (
+    <section
+      className="jp-WatchdogLab-card wd-bots-section"
+      data-testid="wd-bots-section"
+      aria-label={trans.__('Bots')}
+      aria-busy={listing.kind === 'loading'}
+    >
+      <header className="jp-WatchdogLab-cardHeader">
+        <h3 className="jp-WatchdogLab-cardTitle">{trans.__('Bots')}</h3>
+        <button
+          type="button"
+          className="jp-WatchdogLab-iconButton"
+          data-testid="wd-bots-refresh"
+          title={refreshLabel}
+          aria-label={refreshLabel}
+          onClick={() => void reload()}
+        >
+          <refreshIcon.react tag="span" className="jp-WatchdogLab-iconButtonIcon" />
+        </button>
+      </header>
+      <p className="wd-bots-notice" role="status" data-testid="wd-bots-notice">
+        {notice}
+      </p>
+      {listing.kind === 'error' ? (
+        <p className="wd-bots-error" role="alert" data-testid="wd-bots-list-error">
+          {listing.message}
+        </p>
+      ) : listing.kind === 'loading' ? (
+        <p className="jp-WatchdogLab-hint">{trans.__('Loading bots…')}</p>
+      ) : listing.bots.length === 0 ? (
+        <p className="jp-WatchdogLab-hint" data-testid="wd-bots-empty">
+          {trans.__('No bots yet — promote a notebook.')}
+        </p>
+      ) : (
+        <ul className="wd-bots-list" data-testid="wd-bots-list">
+          {listing.bots.map(bot => (
+            <BotItem
+              key={bot.id}
+              api={api}
+              bot={bot}
+              trans={trans}
+              onChanged={message => {
+                setNotice(message);
+                void reload();
+              }}
+            />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
