@@ -15,6 +15,7 @@ import pytest
 from watchdog_lab.bots.errors import (
     BotSealBroken,
     CellNotFixable,
+    PublishNotConfirmed,
     StaleVersion,
     VersionError,
     VersionNotFound,
@@ -309,3 +310,36 @@ def test_rollback_returns_to_version_1_audited_and_the_log_says_so(
     assert [e.detail for e in events] == [{"bot": NAME, "version": 1, "from_version": 2}]
     assert version_numbers(bot.paths) == [1, 2]
     assert bot.paths.notebook(1).read_bytes() == published.v1
+
+
+# ------------------------------------------------- publishing without the user's confirmation
+
+
+def test_an_unconfirmed_publish_to_a_bot_with_connections_is_refused_and_writes_nothing(
+    bot: Bot, published: Published
+) -> None:
+    before = version_numbers(bot.paths)
+    with pytest.raises(PublishNotConfirmed, match="needs the vault password"):
+        bot.manager.publish_cell_fix(NAME, 2, "print('planted')", confirmed=False)
+    assert version_numbers(bot.paths) == before
+
+
+def test_code_published_without_confirmation_is_never_sealed_so_no_later_grant_trusts_it(
+    bot: Bot, tmp_path: Path
+) -> None:
+    # A bot without connections, promoted while the vault is unlocked: its v1 is sealed.
+    notebook = tmp_path / "plain.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('mine')")]
+    nbformat.write(nb, str(notebook))
+    plain = bot.manager.promote(PromoteBot(notebook=str(notebook), name="Plain"))
+    paths = BotPaths(bot.paths.home, plain.id)
+    assert verify_version(bot.vault, paths, 1) is None
+    try:
+        bot.manager.publish_cell_fix("Plain", 0, "print('planted')", confirmed=False)
+        assert not seal_path(paths, 2).exists()
+        with pytest.raises(BotSealBroken):
+            bot.manager.set_grants("Plain", ["Ex"])
+        assert bot.manager.granted_names("Plain") == []
+    finally:
+        bot.manager.delete(plain.id)

@@ -166,5 +166,16 @@ class CellNotFixable(VersionError):
     """The cell a fix names is not a code cell of the bot's current notebook version."""
 
 
+class PublishNotConfirmed(VersionError):
+    """A new version for a bot with connections, without the user's confirmation (the vault
+    password): its code would run with their keys."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Publishing a new version of bot {name!r} needs the vault password: it holds "
+            "connections, and the new code would run with their keys."
+        )
+
+
 class VersionNotFound(VersionError):
     """No such notebook version of the bot (none before version 1, none after the latest)."""

@@ -600,6 +600,7 @@ class BotManager:
         expected_version: int | None = None,
         reason: str = "ai fix",
         detail: dict[str, object] | None = None,
+        confirmed: bool = True,
     ) -> DescribeBot:
         """Write version N+1: the current version with code cell ``cell_index``'s source
         replaced (outputs cleared, as at promote); v1..vN stay as they are. The bot switches
@@ -612,6 +613,11 @@ class BotManager:
         the vault unlocked (:class:`VaultLocked`), since an unsealed version could never get
         them. The audit (``bot.version_published``) gets ``detail`` besides the versions, and
         never the source.
+
+        ``confirmed``: the user confirmed this publish with the vault password (the CLI, a
+        REST request carrying it). Without it a bot with connections is refused
+        (:class:`PublishNotConfirmed`) and the new version is never sealed, so no later grant
+        can hand keys to code published with the Jupyter token alone.
         """
         from .versions import publish_cell_fix
 
@@ -623,6 +629,7 @@ class BotManager:
             expected_version=expected_version,
             reason=reason,
             detail=detail,
+            confirmed=confirmed,
         )
 
     def rollback(self, ref: str, to: int | None = None) -> DescribeBot:

@@ -37,7 +37,14 @@ import nbformat
 
 from ..vault import VaultLocked
 from ..vault.audit import Event
-from .errors import BotSealBroken, CellNotFixable, StaleVersion, VersionError, VersionNotFound
+from .errors import (
+    BotSealBroken,
+    CellNotFixable,
+    PublishNotConfirmed,
+    StaleVersion,
+    VersionError,
+    VersionNotFound,
+)
 from .layout import BotPaths, write_json_atomic
 from .models import DescribeBot, DescribeBotVersion, ListBotVersions
 from .seal import (
@@ -293,6 +300,7 @@ def publish_cell_fix(
     expected_version: int | None = None,
     reason: str = "ai fix",
     detail: dict[str, object] | None = None,
+    confirmed: bool = True,
 ) -> DescribeBot:
     """Write version N+1 of a bot: version N with code cell ``cell_index``'s source replaced.
 
@@ -300,10 +308,14 @@ def publish_cell_fix(
     """
     json.dumps(detail or {})  # the audit takes JSON only: refuse other values before any write
     record = manager.registry.get(ref)
+    if record.grants and not confirmed:
+        raise PublishNotConfirmed(record.name)
     _check_can_restart(manager, record)
     paths = BotPaths(manager.home, record.id)
     with versions_lock(paths):
         record = manager.registry.get(record.id)  # as it is now that no one else writes
+        if record.grants and not confirmed:  # granted meanwhile
+            raise PublishNotConfirmed(record.name)
         current = record.config.notebook_version
         if expected_version is not None and expected_version != current:
             raise StaleVersion(record.name, expected_version, current)
@@ -312,7 +324,9 @@ def publish_cell_fix(
         version = latest_version(paths) + 1
         write_version(paths, version, data, from_version=current, reason=reason)
         try:
-            if base.lock is not None:
+            # Only a confirmed version is sealed: a seal is what lets a later grant hand the bot
+            # keys, and code that only the Jupyter token published must never earn that.
+            if base.lock is not None and confirmed:
                 seal_version(manager.vault, paths, version, data, base.lock)
             record = _switch(manager, record, version)
         except BaseException:

@@ -152,6 +152,7 @@ class BotFixApplyHandler(AIFixRouteHandler):
                 body.fixed_source,
                 expected_version=body.expected_version,
                 detail=detail,
+                confirmed=consented,  # the token alone publishes, but never seals
             )
 
         self.write_json(await self.ops.on_bot(ref, apply))

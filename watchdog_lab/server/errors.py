@@ -182,6 +182,7 @@ _MAPPINGS: tuple[tuple[type[BaseException], ErrorMapping], ...] = (
     # runs, is the bot's state disagreeing with the request (409), not bad input.
     (bot_errors.StaleVersion, ErrorMapping(409, "stale_version")),
     (bot_errors.CellNotFixable, ErrorMapping(422, "cell_not_fixable")),
+    (bot_errors.PublishNotConfirmed, ErrorMapping(422, "password_required")),
     (bot_errors.VersionNotFound, ErrorMapping(404, "version_not_found")),
     (bot_errors.VersionError, ErrorMapping(409, "version_conflict")),
     (bot_errors.BotError, ErrorMapping(400, "bot_error")),
