@@ -50,3 +50,11 @@ def test_versions_are_read_from_a_venvs_metadata_by_import_name(tmp_path: Path) 
     versions = environment_versions([str(site)])
     assert versions["sklearn"] == "1.5.1" and versions["six"] == "1.16.0"
     assert versions["scikit_learn"] == "1.5.1"
+
+
+def test_a_package_installed_since_the_last_read_is_seen(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    write_dist(site, "six", "1.16.0", {"six.py": ""})
+    assert "attrs" not in environment_versions([str(site)])
+    write_dist(site, "attrs", "24.2.0", {"attrs/__init__.py": ""})
+    assert environment_versions([str(site)])["attrs"] == "24.2.0"

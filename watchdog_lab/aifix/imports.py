@@ -7,7 +7,10 @@ tell the model (and whoever reads its logs) far more about the machine than the 
 from __future__ import annotations
 
 import ast
+import os
+import sys
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib import metadata
 
 __all__ = ["environment_versions", "imported_modules"]
@@ -65,12 +68,26 @@ def environment_versions(paths: list[str] | None = None) -> dict[str, str]:
     ``site-packages``), or on ``sys.path`` when None.
 
     Read from the distributions' metadata files only: nothing of the environment is imported
-    or run, so a bot's packages never execute in the server.
+    or run, so a bot's packages never execute in the server. Reading them costs a few hundred
+    milliseconds, and every AI Fix preview and send asks; the answer is kept until a folder
+    on the path changes (installing, removing or upgrading a package changes its folder's
+    modification time).
     """
+    folders = list(sys.path if paths is None else paths)
+    return dict(_versions(tuple((folder, _mtime(folder)) for folder in folders)))
+
+
+def _mtime(folder: str) -> int:
+    try:
+        return os.stat(folder or ".").st_mtime_ns
+    except OSError:
+        return -1
+
+
+@lru_cache(maxsize=32)
+def _versions(folders: tuple[tuple[str, int], ...]) -> tuple[tuple[str, str], ...]:
     found: dict[str, str] = {}
-    for dist in (
-        metadata.distributions(path=paths) if paths is not None else metadata.distributions()
-    ):
+    for dist in metadata.distributions(path=[folder for folder, _mtime in folders]):
         version = dist.version
         name = dist.metadata["Name"] if dist.metadata else None
         if not version or not name:
@@ -78,7 +95,7 @@ def environment_versions(paths: list[str] | None = None) -> dict[str, str]:
         for module in _top_level(dist):
             found.setdefault(module, version)
         found.setdefault(name.replace("-", "_").lower(), version)
-    return found
+    return tuple(found.items())
 
 
 def _top_level(dist: metadata.Distribution) -> list[str]:

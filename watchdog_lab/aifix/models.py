@@ -46,6 +46,19 @@ class CellError(_Strict):
     language: str = Field("python", max_length=64)
     language_version: str = Field("", max_length=64)
 
+    def notebook_cell(
+        self, name: str, *, versions: dict[str, str], cell_index: int | None = None
+    ) -> FailingCell:
+        """This cell as a notebook's failing cell: ``name`` (the notebook, for the audit) and
+        the package ``versions`` come from the server, never from whoever reported the cell."""
+        return FailingCell(
+            **self.model_dump(include=set(CellError.model_fields)),
+            versions=versions,
+            target=FixTarget.NOTEBOOK,
+            name=name,
+            cell_index=cell_index,
+        )
+
 
 class FailingCell(CellError):
     """A cell that raised, as the face saw it. Only ``source``, the error, the language and

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from ..aifix.errors import VaultLocked as FixVaultLocked
-from ..aifix.models import DescribeFix, DescribeFixPayload, FailingCell, FixTarget
+from ..aifix.models import DescribeFix, DescribeFixPayload, FailingCell
 from ..sdk.connection import Connection
 from ..vault.audit import Event
 from ..vault.errors import ConnectionNotFound, VaultError, VaultNotFound
@@ -93,18 +93,7 @@ def _failing_cell(request: PreviewKernelFix | CreateKernelFix, name: str) -> Fai
     kernelspec runs in the bot's venv, whose versions may differ)."""
     from ..aifix import environment_versions
 
-    reported = request.cell
-    return FailingCell(
-        source=reported.source,
-        ename=reported.ename,
-        evalue=reported.evalue,
-        traceback=reported.traceback,
-        language=reported.language,
-        language_version=reported.language_version,
-        versions=environment_versions(),
-        target=FixTarget.NOTEBOOK,
-        name=name[:_MAX_LABEL_CHARS],
-    )
+    return request.cell.notebook_cell(name[:_MAX_LABEL_CHARS], versions=environment_versions())
 
 
 def _digest(token: str) -> bytes:

@@ -20,7 +20,6 @@ from ..aifix.models import (
     SHA256_PATTERN,
     CellError,
     FailingCell,
-    FixTarget,
 )
 from ..bots.models import PromoteBot, RollbackBot, UpdateGrants
 from ..vault.models import AuditEvent, UpdateConnection, VaultState
@@ -168,18 +167,7 @@ class CreateCellFixPreview(CellError):
     cell_index: int | None = Field(None, ge=0)
 
     def failing_cell(self, versions: dict[str, str]) -> FailingCell:
-        return FailingCell(
-            source=self.source,
-            ename=self.ename,
-            evalue=self.evalue,
-            traceback=self.traceback,
-            language=self.language,
-            language_version=self.language_version,
-            versions=versions,
-            target=FixTarget.NOTEBOOK,
-            name=self.path,
-            cell_index=self.cell_index,
-        )
+        return self.notebook_cell(self.path, versions=versions, cell_index=self.cell_index)
 
 
 class CreateCellFix(CreateCellFixPreview, _Consented):
