@@ -1,29 +1,14 @@
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 
-import { WatchdogApiClient, WatchdogApiError } from '../src/api';
 import { TRANSLATION_DOMAIN } from '../src/translation';
-import { FakeServer, json } from './fakeServer';
-
-function clientFor(server: FakeServer, translator?: ITranslator): WatchdogApiClient {
-  return new WatchdogApiClient({ serverSettings: server.settings(), translator });
-}
-
-async function failure(promise: Promise<unknown>): Promise<WatchdogApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(WatchdogApiError);
-    return error as WatchdogApiError;
-  }
-  throw new Error('the call succeeded');
-}
+import { failure, FakeServer, json } from './fakeServer';
 
 describe('WatchdogApiClient', () => {
   it('puts routes under the server base URL and the watchdog-lab namespace', async () => {
     const server = new FakeServer('http://127.0.0.1:8888/user/ann/');
     server.routes.set('vault', () => json({ state: 'locked' }));
 
-    const status = await clientFor(server).vaultStatus();
+    const status = await server.client().vaultStatus();
 
     expect(status).toEqual({ state: 'locked' });
     expect(server.requests).toEqual([
@@ -35,7 +20,7 @@ describe('WatchdogApiClient', () => {
     const server = new FakeServer();
     server.routes.set('vault', () => 'network-error');
 
-    const error = await failure(clientFor(server).vaultStatus());
+    const error = await failure(server.client().vaultStatus());
 
     expect(error.status).toBeNull();
     expect(error.unreachable).toBe(true);
@@ -45,7 +30,7 @@ describe('WatchdogApiClient', () => {
   it('reads a bare 404 as the server extension not being enabled', async () => {
     const server = new FakeServer();
 
-    const error = await failure(clientFor(server).vaultStatus());
+    const error = await failure(server.client().vaultStatus());
 
     expect(error.status).toBe(404);
     expect(error.reason).toBeNull();
@@ -58,7 +43,7 @@ describe('WatchdogApiClient', () => {
     const message = 'No connection is named "binance".';
     server.routes.set('vault', () => json({ reason: 'connection_not_found', message }, 404));
 
-    const error = await failure(clientFor(server).vaultStatus());
+    const error = await failure(server.client().vaultStatus());
 
     expect(error.message).toBe(message);
     expect(error.reason).toBe('connection_not_found');
@@ -69,7 +54,7 @@ describe('WatchdogApiClient', () => {
     const server = new FakeServer();
     server.routes.set('vault', () => json({ message: 'Forbidden' }, 403));
 
-    const error = await failure(clientFor(server).vaultStatus());
+    const error = await failure(server.client().vaultStatus());
 
     expect(error.status).toBe(403);
     expect(error.message).toMatch(/Log in to JupyterLab again/);
@@ -79,7 +64,7 @@ describe('WatchdogApiClient', () => {
     const server = new FakeServer();
     server.routes.set('vault', () => new Response('<html>oops</html>', { status: 502 }));
 
-    const error = await failure(clientFor(server).vaultStatus());
+    const error = await failure(server.client().vaultStatus());
 
     expect(error.status).toBe(502);
     expect(error.reason).toBeNull();
@@ -90,7 +75,7 @@ describe('WatchdogApiClient', () => {
     const server = new FakeServer();
     server.routes.set('vault', () => json({ state: 'sealed-forever' }));
 
-    const error = await failure(clientFor(server).vaultStatus());
+    const error = await failure(server.client().vaultStatus());
 
     expect(error.status).toBe(200);
     expect(error.message).toMatch(/Reload the page after upgrading/);
@@ -107,7 +92,7 @@ describe('WatchdogApiClient', () => {
       })
     );
 
-    const levels = await clientFor(server).sandboxLevels();
+    const levels = await server.client().sandboxLevels();
 
     expect(levels).toEqual({
       kernels: 'landlock (abi 4)',
@@ -122,7 +107,7 @@ describe('WatchdogApiClient', () => {
     const server = new FakeServer();
     server.routes.set('sandbox', () => json({ kernels: 'off', bots: 'off' }));
 
-    const error = await failure(clientFor(server).sandboxLevels());
+    const error = await failure(server.client().sandboxLevels());
 
     expect(error.message).toMatch(/sandbox levels this version/);
   });
@@ -144,7 +129,7 @@ describe('WatchdogApiClient', () => {
     const server = new FakeServer();
     server.routes.set('vault', () => 'network-error');
 
-    const error = await failure(clientFor(server, translator).vaultStatus());
+    const error = await failure(server.client(translator).vaultStatus());
 
     expect(loaded).toEqual([TRANSLATION_DOMAIN]);
     expect(error.message).toBe(

@@ -1,49 +1,10 @@
-import { ServerConnection } from '@jupyterlab/services';
 import { nullTranslator } from '@jupyterlab/translation';
 
-import { WatchdogApiClient, WatchdogApiError } from '../src/api';
 import { botBadge, BOT_STATES, parseBot, sandboxConfined } from '../src/components/bots/bots';
 import { TRANSLATION_DOMAIN } from '../src/translation';
+import { failure, FakeServer } from './fakeServer';
 
-const BASE = 'http://127.0.0.1:8888/';
 const trans = nullTranslator.load(TRANSLATION_DOMAIN);
-
-interface ISent {
-  method: string;
-  path: string;
-}
-
-/** A transport-level server that records each request and answers one canned reply. */
-function serverAnswering(
-  status: number,
-  body: unknown
-): { client: WatchdogApiClient; sent: ISent[] } {
-  const sent: ISent[] = [];
-  const serverSettings = ServerConnection.makeSettings({
-    baseUrl: BASE,
-    fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = new Request(input, init);
-      sent.push({ method: request.method, path: new URL(request.url).pathname });
-      return body === null
-        ? new Response(null, { status })
-        : new Response(JSON.stringify(body), {
-            status,
-            headers: { 'Content-Type': 'application/json' }
-          });
-    }
-  });
-  return { client: new WatchdogApiClient({ serverSettings }), sent };
-}
-
-async function failure(promise: Promise<unknown>): Promise<WatchdogApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(WatchdogApiError);
-    return error as WatchdogApiError;
-  }
-  throw new Error('the call succeeded');
-}
 
 const DESCRIBED = {
   id: '0123456789abcdef0123456789abcdef',
@@ -71,9 +32,11 @@ const DESCRIBED = {
 
 describe('bots API client', () => {
   it('lists the bots with GET bots and reads each one', async () => {
-    const { client, sent } = serverAnswering(200, { bots: [DESCRIBED] });
-    const bots = await client.listBots();
-    expect(sent).toEqual([{ method: 'GET', path: '/watchdog-lab/bots' }]);
+    const server = FakeServer.answering(200, { bots: [DESCRIBED] });
+    const bots = await server.client().listBots();
+    expect(server.sentWith('method', 'path')).toEqual([
+      { method: 'GET', path: '/watchdog-lab/bots' }
+    ]);
     expect(bots).toEqual([
       {
         id: DESCRIBED.id,
@@ -97,31 +60,35 @@ describe('bots API client', () => {
   it.each(['start', 'stop', 'restart'] as const)(
     'sends %s as a POST to the escaped bot name',
     async action => {
-      const { client, sent } = serverAnswering(200, DESCRIBED);
-      const bot = await client.botAction('my bot', action);
-      expect(sent).toEqual([{ method: 'POST', path: `/watchdog-lab/bots/my%20bot/${action}` }]);
+      const server = FakeServer.answering(200, DESCRIBED);
+      const bot = await server.client().botAction('my bot', action);
+      expect(server.sentWith('method', 'path')).toEqual([
+        { method: 'POST', path: `/watchdog-lab/bots/my%20bot/${action}` }
+      ]);
       expect(bot.name).toBe('my bot');
     }
   );
 
   it('deletes with DELETE on the escaped bot name', async () => {
-    const { client, sent } = serverAnswering(204, null);
-    await client.deleteBot('a/b');
-    expect(sent).toEqual([{ method: 'DELETE', path: '/watchdog-lab/bots/a%2Fb' }]);
+    const server = FakeServer.answering(204, null);
+    await server.client().deleteBot('a/b');
+    expect(server.sentWith('method', 'path')).toEqual([
+      { method: 'DELETE', path: '/watchdog-lab/bots/a%2Fb' }
+    ]);
   });
 
   it("shows the server's message when a start is refused", async () => {
     const message = 'This bot uses connections: unlock the vault to start it.';
-    const { client } = serverAnswering(423, { reason: 'vault_locked', message });
-    const error = await failure(client.botAction('my bot', 'start'));
+    const server = FakeServer.answering(423, { reason: 'vault_locked', message });
+    const error = await failure(server.client().botAction('my bot', 'start'));
     expect(error.message).toBe(message);
     expect(error.status).toBe(423);
     expect(error.reason).toBe('vault_locked');
   });
 
   it('keeps the reason of a missing bot', async () => {
-    const { client } = serverAnswering(404, { reason: 'bot_not_found', message: 'No bot "x".' });
-    const error = await failure(client.deleteBot('x'));
+    const server = FakeServer.answering(404, { reason: 'bot_not_found', message: 'No bot "x".' });
+    const error = await failure(server.client().deleteBot('x'));
     expect([error.message, error.reason, error.unreachable]).toEqual([
       'No bot "x".',
       'bot_not_found',
@@ -130,8 +97,8 @@ describe('bots API client', () => {
   });
 
   it('refuses a bot list this version cannot read', async () => {
-    const { client } = serverAnswering(200, { bots: [{ ...DESCRIBED, state: 'dreaming' }] });
-    const error = await failure(client.listBots());
+    const server = FakeServer.answering(200, { bots: [{ ...DESCRIBED, state: 'dreaming' }] });
+    const error = await failure(server.client().listBots());
     expect(error.status).toBe(200);
     expect(error.message).toContain('does not know');
   });

@@ -1,15 +1,13 @@
-import { ServerConnection } from '@jupyterlab/services';
 import { nullTranslator } from '@jupyterlab/translation';
-import { ReactWidget } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { WatchdogApiClient } from '../src/api';
 import { BotItem } from '../src/components/bots/BotItem';
 import { IBotSummary } from '../src/components/bots/bots';
 import { BotsSection } from '../src/components/bots/BotsSection';
 import { TRANSLATION_DOMAIN } from '../src/translation';
-import { sleep, waitFor } from './fakeServer';
+import { FakeServer, sleep, waitFor } from './fakeServer';
+import { byTestId, mount } from './render';
 
 const trans = nullTranslator.load(TRANSLATION_DOMAIN);
 
@@ -30,38 +28,6 @@ const BOT: IBotSummary = {
   sandbox: 'unsandboxed'
 };
 
-/** A client whose server answers every request with one reply, keeping `METHOD path`. */
-function clientAnswering(sent: string[], status: number, body: unknown): WatchdogApiClient {
-  const serverSettings = ServerConnection.makeSettings({
-    baseUrl: 'http://127.0.0.1:8888/',
-    fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = new Request(input, init);
-      sent.push(`${request.method} ${new URL(request.url).pathname}`);
-      return body === null
-        ? new Response(null, { status })
-        : new Response(JSON.stringify(body), {
-            status,
-            headers: { 'Content-Type': 'application/json' }
-          });
-    }
-  });
-  return new WatchdogApiClient({ serverSettings });
-}
-
-async function mount(element: JSX.Element): Promise<Widget> {
-  const widget = ReactWidget.create(element);
-  Widget.attach(widget, document.body);
-  widget.update();
-  await waitFor(() => widget.node.childElementCount > 0);
-  return widget;
-}
-
-function byTestId(root: HTMLElement, id: string): HTMLElement {
-  const found = root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-  expect(found).not.toBeNull();
-  return found as HTMLElement;
-}
-
 describe('Bots card', () => {
   let widget: Widget | null = null;
   afterEach(() => {
@@ -72,9 +38,14 @@ describe('Bots card', () => {
   it('shows an unsandboxed bot in the warning style, a confined one plainly', async () => {
     widget = await mount(
       <ul>
-        <BotItem api={clientAnswering([], 200, {})} bot={BOT} trans={trans} onChanged={() => 0} />
         <BotItem
-          api={clientAnswering([], 200, {})}
+          api={FakeServer.answering(200, {}).client()}
+          bot={BOT}
+          trans={trans}
+          onChanged={() => 0}
+        />
+        <BotItem
+          api={FakeServer.answering(200, {}).client()}
           bot={{ ...BOT, id: 'b', name: 'confined', sandbox: 'bubblewrap' }}
           trans={trans}
           onChanged={() => 0}
@@ -89,11 +60,11 @@ describe('Bots card', () => {
   });
 
   it('deletes only after the inline confirmation', async () => {
-    const sent: string[] = [];
+    const server = FakeServer.answering(204, null);
     const changed: string[] = [];
     widget = await mount(
       <BotItem
-        api={clientAnswering(sent, 204, null)}
+        api={server.client()}
         bot={BOT}
         trans={trans}
         onChanged={message => changed.push(message)}
@@ -102,11 +73,11 @@ describe('Bots card', () => {
     const node = widget.node;
     byTestId(node, 'wd-bots-delete').click();
     await waitFor(() => node.querySelector('[data-testid="wd-bots-confirm-delete"]') !== null);
-    expect(sent).toEqual([]);
+    expect(server.calls()).toEqual([]);
 
     byTestId(node, 'wd-bots-confirm-delete').click();
     await waitFor(() => changed.length > 0);
-    expect(sent).toEqual(['DELETE /watchdog-lab/bots/looper']);
+    expect(server.calls()).toEqual(['DELETE /watchdog-lab/bots/looper']);
     expect(changed).toEqual(['Deleted "looper".']);
   });
 
@@ -114,7 +85,7 @@ describe('Bots card', () => {
     const message = 'This bot uses connections: unlock the vault to start it.';
     widget = await mount(
       <BotItem
-        api={clientAnswering([], 423, { reason: 'vault_locked', message })}
+        api={FakeServer.answering(423, { reason: 'vault_locked', message }).client()}
         bot={{ ...BOT, connections: ['binance'] }}
         trans={trans}
         onChanged={() => 0}
@@ -129,7 +100,7 @@ describe('Bots card', () => {
   it('says how to get a first bot when there is none', async () => {
     widget = await mount(
       <BotsSection
-        api={clientAnswering([], 200, { bots: [] })}
+        api={FakeServer.answering(200, { bots: [] }).client()}
         active={true}
         interval={60_000}
         trans={trans}
@@ -141,15 +112,15 @@ describe('Bots card', () => {
   });
 
   it('asks for the bots on the interval only while the sidebar is visible', async () => {
-    const sent: string[] = [];
-    const api = clientAnswering(sent, 200, { bots: [] });
+    const server = FakeServer.answering(200, { bots: [] });
+    const api = server.client();
     widget = await mount(<BotsSection api={api} active={false} interval={20} trans={trans} />);
     await sleep(100);
-    expect(sent).toEqual([]);
+    expect(server.calls()).toEqual([]);
 
     widget.dispose();
     widget = await mount(<BotsSection api={api} active={true} interval={20} trans={trans} />);
-    await waitFor(() => sent.length >= 3);
-    expect(new Set(sent)).toEqual(new Set(['GET /watchdog-lab/bots']));
+    await waitFor(() => server.sent.length >= 3);
+    expect(new Set(server.calls())).toEqual(new Set(['GET /watchdog-lab/bots']));
   });
 });

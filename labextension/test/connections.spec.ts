@@ -1,52 +1,5 @@
-import { ServerConnection } from '@jupyterlab/services';
-
-import { WatchdogApiClient, WatchdogApiError } from '../src/api';
 import { formFields, IKindDescription, kindToSend, parseKind } from '../src/connections';
-
-const BASE = 'http://127.0.0.1:8888/';
-
-interface ISent {
-  method: string;
-  path: string;
-  body: unknown;
-}
-
-/** A transport-level server that keeps each request's body, and answers one canned reply. */
-function serverAnswering(
-  status: number,
-  body: unknown
-): { client: WatchdogApiClient; sent: ISent[] } {
-  const sent: ISent[] = [];
-  const serverSettings = ServerConnection.makeSettings({
-    baseUrl: BASE,
-    fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = new Request(input, init);
-      const text = await request.text();
-      sent.push({
-        method: request.method,
-        path: new URL(request.url).pathname,
-        body: text ? JSON.parse(text) : null
-      });
-      return body === null
-        ? new Response(null, { status })
-        : new Response(JSON.stringify(body), {
-            status,
-            headers: { 'Content-Type': 'application/json' }
-          });
-    }
-  });
-  return { client: new WatchdogApiClient({ serverSettings }), sent };
-}
-
-async function failure(promise: Promise<unknown>): Promise<WatchdogApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(WatchdogApiError);
-    return error as WatchdogApiError;
-  }
-  throw new Error('the call succeeded');
-}
+import { failure, FakeServer } from './fakeServer';
 
 const MASKED = {
   id: '0123456789abcdef0123456789abcdef',
@@ -102,11 +55,13 @@ function kindOf(wire: unknown): IKindDescription {
 
 describe('connections API', () => {
   it('creates a connection with POST connections and its name, kind and fields', async () => {
-    const { client, sent } = serverAnswering(201, MASKED);
+    const server = FakeServer.answering(201, MASKED);
 
-    const created = await client.createConnection('binance', 'ccxt:binance', { secret: 's3' });
+    const created = await server
+      .client()
+      .createConnection('binance', 'ccxt:binance', { secret: 's3' });
 
-    expect(sent).toEqual([
+    expect(server.sentWith('method', 'path', 'body')).toEqual([
       {
         method: 'POST',
         path: '/watchdog-lab/connections',
@@ -125,9 +80,9 @@ describe('connections API', () => {
 
   it("shows the server's message for a duplicate name, with its reason", async () => {
     const message = 'A connection named "binance" already exists.';
-    const { client } = serverAnswering(409, { reason: 'duplicate_connection', message });
+    const server = FakeServer.answering(409, { reason: 'duplicate_connection', message });
 
-    const error = await failure(client.createConnection('binance', 'generic', { a: 'b' }));
+    const error = await failure(server.client().createConnection('binance', 'generic', { a: 'b' }));
 
     expect(error.message).toBe(message);
     expect(error.reason).toBe('duplicate_connection');
@@ -143,11 +98,11 @@ describe('connections API', () => {
       status: 'corrupted',
       error: 'does not decrypt'
     };
-    const { client, sent } = serverAnswering(200, { connections: [MASKED, corrupted] });
+    const server = FakeServer.answering(200, { connections: [MASKED, corrupted] });
 
-    const listed = await client.listConnections();
+    const listed = await server.client().listConnections();
 
-    expect(sent[0]).toMatchObject({ method: 'GET', path: '/watchdog-lab/connections' });
+    expect(server.sent[0]).toMatchObject({ method: 'GET', path: '/watchdog-lab/connections' });
     expect(listed.map(c => [c.name, c.status, c.error])).toEqual([
       ['binance', 'ok', null],
       [null, 'corrupted', 'does not decrypt']
@@ -155,19 +110,19 @@ describe('connections API', () => {
   });
 
   it('refuses a listing it cannot read instead of showing half of it', async () => {
-    const { client } = serverAnswering(200, { connections: [{ ...MASKED, fields: { a: 1 } }] });
+    const server = FakeServer.answering(200, { connections: [{ ...MASKED, fields: { a: 1 } }] });
 
-    const error = await failure(client.listConnections());
+    const error = await failure(server.client().listConnections());
 
     expect(error.message).toMatch(/Reload the page after upgrading/);
   });
 
   it('renames with POST connections/{name}/rename, the name URL-encoded, no password', async () => {
-    const { client, sent } = serverAnswering(200, { ...MASKED, name: 'main' });
+    const server = FakeServer.answering(200, { ...MASKED, name: 'main' });
 
-    await client.renameConnection('my key/1', 'main');
+    await server.client().renameConnection('my key/1', 'main');
 
-    expect(sent).toEqual([
+    expect(server.sentWith('method', 'path', 'body')).toEqual([
       {
         method: 'POST',
         path: '/watchdog-lab/connections/my%20key%2F1/rename',
@@ -177,11 +132,11 @@ describe('connections API', () => {
   });
 
   it('removes with DELETE connections/{name} and the password in the body', async () => {
-    const { client, sent } = serverAnswering(204, null);
+    const server = FakeServer.answering(204, null);
 
-    await client.deleteConnection('binance', 'pw-123456');
+    await server.client().deleteConnection('binance', 'pw-123456');
 
-    expect(sent).toEqual([
+    expect(server.sentWith('method', 'path', 'body')).toEqual([
       {
         method: 'DELETE',
         path: '/watchdog-lab/connections/binance',
@@ -191,11 +146,11 @@ describe('connections API', () => {
   });
 
   it('removes an unreadable record by its id', async () => {
-    const { client, sent } = serverAnswering(204, null);
+    const server = FakeServer.answering(204, null);
 
-    await client.deleteConnectionById('f'.repeat(32), 'pw-123456');
+    await server.client().deleteConnectionById('f'.repeat(32), 'pw-123456');
 
-    expect(sent[0]).toMatchObject({
+    expect(server.sent[0]).toMatchObject({
       method: 'DELETE',
       path: `/watchdog-lab/connections/by-id/${'f'.repeat(32)}`,
       body: { password: 'pw-123456' }
@@ -204,20 +159,20 @@ describe('connections API', () => {
 
   it("shows a wrong password as the server's message, not as a status", async () => {
     const message = 'The vault password is wrong.';
-    const { client } = serverAnswering(422, { reason: 'wrong_password', message });
+    const server = FakeServer.answering(422, { reason: 'wrong_password', message });
 
-    const error = await failure(client.deleteConnection('binance', 'nope'));
+    const error = await failure(server.client().deleteConnection('binance', 'nope'));
 
     expect(error.message).toBe(message);
     expect(error.message).not.toMatch(/422/);
   });
 
   it('reads the kinds registry from GET kinds', async () => {
-    const { client, sent } = serverAnswering(200, { kinds: [KALSHI_WIRE, CCXT_WIRE] });
+    const server = FakeServer.answering(200, { kinds: [KALSHI_WIRE, CCXT_WIRE] });
 
-    const kinds = await client.listKinds();
+    const kinds = await server.client().listKinds();
 
-    expect(sent[0]).toMatchObject({ method: 'GET', path: '/watchdog-lab/kinds' });
+    expect(server.sent[0]).toMatchObject({ method: 'GET', path: '/watchdog-lab/kinds' });
     expect(kinds.map(k => [k.kind, k.family])).toEqual([
       ['kalshi', false],
       ['ccxt:<exchange id>', true]
@@ -227,9 +182,9 @@ describe('connections API', () => {
 
   it('refuses a kind with a visibility it does not know', async () => {
     const odd = { ...CCXT_WIRE, fields: [{ name: 'x', visibility: 'shown', required: true }] };
-    const { client } = serverAnswering(200, { kinds: [odd] });
+    const server = FakeServer.answering(200, { kinds: [odd] });
 
-    const error = await failure(client.listKinds());
+    const error = await failure(server.client().listKinds());
 
     expect(error.message).toMatch(/connection kinds this version/);
   });

@@ -1,17 +1,23 @@
-import { ServerConnection } from '@jupyterlab/services';
 import { nullTranslator } from '@jupyterlab/translation';
-import { ReactWidget } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { WatchdogApiClient } from '../src/api';
 import { AddConnectionForm } from '../src/components/connections/AddConnectionForm';
 import { ConnectionList } from '../src/components/connections/ConnectionList';
 import { IConnectionSummary, IKindDescription } from '../src/connections';
 import { TRANSLATION_DOMAIN } from '../src/translation';
-import { waitFor } from './fakeServer';
+import { FakeServer, waitFor } from './fakeServer';
+import { control, mount } from './render';
 
 const trans = nullTranslator.load(TRANSLATION_DOMAIN);
+
+/** A server that refuses every connection as a duplicate. */
+function refusingServer(): FakeServer {
+  return FakeServer.answering(409, {
+    reason: 'duplicate_connection',
+    message: "A connection named 'k' already exists."
+  });
+}
 
 const KALSHI: IKindDescription = {
   kind: 'kalshi',
@@ -49,42 +55,10 @@ const KALSHI: IKindDescription = {
   ]
 };
 
-/** A client whose server refuses every connection as a duplicate, keeping what it was sent. */
-function refusingClient(sent: unknown[]): WatchdogApiClient {
-  const serverSettings = ServerConnection.makeSettings({
-    baseUrl: 'http://127.0.0.1:8888/',
-    fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
-      sent.push(JSON.parse(await new Request(input, init).text()));
-      return new Response(
-        JSON.stringify({
-          reason: 'duplicate_connection',
-          message: "A connection named 'k' already exists."
-        }),
-        { status: 409, headers: { 'Content-Type': 'application/json' } }
-      );
-    }
-  });
-  return new WatchdogApiClient({ serverSettings });
-}
-
-async function mount(element: JSX.Element): Promise<Widget> {
-  const widget = ReactWidget.create(element);
-  Widget.attach(widget, document.body);
-  widget.update();
-  await waitFor(() => widget.node.childElementCount > 0);
-  return widget;
-}
-
 /** Types into a React-controlled input the way a browser does (React reads the native setter). */
 function type(element: HTMLInputElement, value: string): void {
   Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(element, value);
   element.dispatchEvent(new Event('input', { bubbles: true }));
-}
-
-function control<T extends Element>(root: HTMLElement, selector: string): T {
-  const found = root.querySelector<T>(selector);
-  expect(found).not.toBeNull();
-  return found as T;
 }
 
 describe('AddConnectionForm', () => {
@@ -97,7 +71,7 @@ describe('AddConnectionForm', () => {
   it('renders secrets as password inputs and the key as a masked area', async () => {
     widget = await mount(
       <AddConnectionForm
-        api={refusingClient([])}
+        api={refusingServer().client()}
         kinds={[KALSHI]}
         trans={trans}
         onAdded={() => undefined}
@@ -113,10 +87,10 @@ describe('AddConnectionForm', () => {
   });
 
   it('sends the values, then empties every secret control even when the server refuses', async () => {
-    const sent: unknown[] = [];
+    const server = refusingServer();
     widget = await mount(
       <AddConnectionForm
-        api={refusingClient(sent)}
+        api={server.client()}
         kinds={[KALSHI]}
         trans={trans}
         onAdded={() => undefined}
@@ -140,7 +114,7 @@ describe('AddConnectionForm', () => {
     expect(node.querySelector('[data-testid="wd-conn-error"]')!.textContent).toBe(
       "A connection named 'k' already exists."
     );
-    expect(sent).toEqual([
+    expect(server.sent.map(request => request.body)).toEqual([
       {
         name: 'k',
         kind: 'kalshi',
@@ -164,7 +138,7 @@ describe('ConnectionList', () => {
     };
     const widget = await mount(
       <ConnectionList
-        api={refusingClient([])}
+        api={refusingServer().client()}
         connections={[corrupted]}
         trans={trans}
         onChanged={() => undefined}

@@ -1,63 +1,10 @@
-import { ServerConnection } from '@jupyterlab/services';
-
-import { IVaultStatus, WatchdogApiClient, WatchdogApiError } from '../src/api';
+import { IVaultStatus, WatchdogApiClient } from '../src/api';
 import { VaultModel } from '../src/model';
-import { json } from './fakeServer';
+import { failure, FakeServer, json } from './fakeServer';
 
 const BASE_URL = 'http://127.0.0.1:8888/user/ann/';
 const PREFIX = '/user/ann/watchdog-lab/';
 const SLOW = { interval: 60_000, backoffLimit: 60_000 };
-
-interface ISent {
-  method: string;
-  path: string;
-  body: unknown;
-  contentType: string | null;
-}
-
-type Handler = (sent: ISent) => Response;
-
-/** A Jupyter server at the transport level that records each request's method, path and
- * decoded JSON body, and answers by `METHOD path` (path below the namespace). */
-class VaultServer {
-  sent: ISent[] = [];
-  routes = new Map<string, Handler>();
-
-  settings(): ServerConnection.ISettings {
-    return ServerConnection.makeSettings({
-      baseUrl: BASE_URL,
-      fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
-        const request = new Request(input, init);
-        const text = await request.text();
-        const sent: ISent = {
-          method: request.method,
-          path: new URL(request.url).pathname,
-          body: text ? JSON.parse(text) : null,
-          contentType: request.headers.get('Content-Type')
-        };
-        this.sent.push(sent);
-        const route = sent.path.startsWith(PREFIX)
-          ? this.routes.get(`${sent.method} ${sent.path.slice(PREFIX.length)}`)
-          : undefined;
-        return route ? route(sent) : new Response('', { status: 404 });
-      }
-    });
-  }
-
-  client(): WatchdogApiClient {
-    return new WatchdogApiClient({ serverSettings: this.settings() });
-  }
-}
-
-async function failure(promise: Promise<unknown>): Promise<WatchdogApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(WatchdogApiError);
-    return error as WatchdogApiError;
-  }
-  throw new Error('the call succeeded');
-}
 
 const UNLOCKED = { state: 'unlocked', totp_enabled: false };
 const LOCKED = { state: 'locked', totp_enabled: false };
@@ -108,7 +55,7 @@ describe('WatchdogApiClient vault actions', () => {
   ];
 
   it.each(cases)('$name', async ({ call, route, body, answer }) => {
-    const server = new VaultServer();
+    const server = new FakeServer(BASE_URL);
     server.routes.set(route, () => json(answer));
 
     const status = await call(server.client());
@@ -124,14 +71,14 @@ describe('WatchdogApiClient vault actions', () => {
   });
 
   it('reads totp_enabled from the vault state', async () => {
-    const server = new VaultServer();
+    const server = new FakeServer(BASE_URL);
     server.routes.set('GET vault', () => json({ state: 'locked', totp_enabled: true }));
 
     expect(await server.client().vaultStatus()).toEqual({ state: 'locked', totpEnabled: true });
   });
 
   it("shows a wrong password as the server's message, with its reason", async () => {
-    const server = new VaultServer();
+    const server = new FakeServer(BASE_URL);
     const message = 'Wrong password.';
     server.routes.set('POST vault/unlock', () => json({ reason: 'wrong_password', message }, 422));
 
@@ -144,7 +91,7 @@ describe('WatchdogApiClient vault actions', () => {
   });
 
   it("shows a throttled unlock as the server's message, which names the wait", async () => {
-    const server = new VaultServer();
+    const server = new FakeServer(BASE_URL);
     const message = 'Too many failed unlock attempts. Try again in 7 seconds.';
     server.routes.set(
       'POST vault/unlock',
@@ -162,7 +109,7 @@ describe('WatchdogApiClient vault actions', () => {
   });
 
   it("shows a weak new password as the server's message", async () => {
-    const server = new VaultServer();
+    const server = new FakeServer(BASE_URL);
     const message = 'Password refused: use at least 8 characters';
     server.routes.set('POST vault', () => json({ reason: 'weak_password', message }, 422));
 
@@ -173,7 +120,7 @@ describe('WatchdogApiClient vault actions', () => {
   });
 
   it('never puts a password into a failure message, even for an unknown answer', async () => {
-    const server = new VaultServer();
+    const server = new FakeServer(BASE_URL);
     server.routes.set('POST vault/password', () => json({ state: 'open-sesame' }));
 
     const error = await failure(server.client().changeVaultPassword('secret-old', 'secret-new'));
@@ -187,7 +134,7 @@ describe('VaultModel vault actions', () => {
   const models: VaultModel[] = [];
   afterEach(() => models.splice(0).forEach(model => model.dispose()));
 
-  function modelFor(server: VaultServer): VaultModel {
+  function modelFor(server: FakeServer): VaultModel {
     server.routes.set('GET sandbox', () =>
       json({ kernels: 'landlock', kernels_confined: true, bots: 'off', bots_confined: false })
     );
@@ -196,14 +143,14 @@ describe('VaultModel vault actions', () => {
     return model;
   }
 
-  function calls(server: VaultServer): string[] {
+  function calls(server: FakeServer): string[] {
     return server.sent
       .filter(sent => !sent.path.endsWith('/sandbox'))
       .map(sent => `${sent.method} ${sent.path.slice(PREFIX.length)}`);
   }
 
   it('asks for the vault state right after an action, without waiting for the poll', async () => {
-    const server = new VaultServer();
+    const server = new FakeServer(BASE_URL);
     let state = 'locked';
     server.routes.set('GET vault', () => json({ state, totp_enabled: false }));
     server.routes.set('POST vault/unlock', () => {
@@ -219,7 +166,7 @@ describe('VaultModel vault actions', () => {
   });
 
   it('asks for the state after a refused action too, and rethrows its error', async () => {
-    const server = new VaultServer();
+    const server = new FakeServer(BASE_URL);
     server.routes.set('GET vault', () => json({ state: 'locked', totp_enabled: true }));
     server.routes.set('POST vault/unlock', () =>
       json({ reason: 'totp_required', message: 'Type the two-factor code.' }, 422)
@@ -241,7 +188,7 @@ describe('VaultModel vault actions', () => {
       'POST vault/password'
     ]
   ])('%s refreshes the state right after', async (_, act, route) => {
-    const server = new VaultServer();
+    const server = new FakeServer(BASE_URL);
     server.routes.set('GET vault', () => json(UNLOCKED));
     server.routes.set(route, () => json(UNLOCKED));
     const model = modelFor(server);

@@ -1,6 +1,4 @@
 import { nullTranslator } from '@jupyterlab/translation';
-import { ReactWidget } from '@jupyterlab/ui-components';
-import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { WatchdogApiError } from '../src/api';
@@ -9,45 +7,20 @@ import { VaultPasswordChangeForm } from '../src/components/vault/VaultPasswordCh
 import { VaultUnlockForm } from '../src/components/vault/VaultUnlockForm';
 import { TRANSLATION_DOMAIN } from '../src/translation';
 import { waitFor } from './fakeServer';
+import { byTestId, disposeMounted, everything, mountNode as mount, submit } from './render';
 
 const trans = nullTranslator.load(TRANSLATION_DOMAIN);
 
-let widget: Widget | null = null;
-afterEach(() => {
-  widget?.dispose();
-  widget = null;
-});
-
-async function mount(element: JSX.Element): Promise<HTMLElement> {
-  widget = ReactWidget.create(element);
-  Widget.attach(widget, document.body);
-  widget.update();
-  await waitFor(() => widget!.node.childElementCount > 0);
-  return widget.node;
-}
+afterEach(disposeMounted);
 
 function input(root: HTMLElement, testId: string): HTMLInputElement {
-  const found = root.querySelector<HTMLInputElement>(`[data-testid="${testId}"]`);
-  expect(found).not.toBeNull();
-  return found!;
-}
-
-function submit(root: HTMLElement): void {
-  root
-    .querySelector('form')!
-    .dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+  return byTestId<HTMLInputElement>(root, testId);
 }
 
 async function errorText(root: HTMLElement, testId: string): Promise<string> {
   const error = root.querySelector<HTMLElement>(`[data-testid="${testId}"]`)!;
   await waitFor(() => !error.hidden);
   return error.textContent ?? '';
-}
-
-/** Every place a password could be left in: the HTML and each input's value. */
-function everything(root: HTMLElement): string {
-  const values = Array.from(root.querySelectorAll('input')).map(field => field.value);
-  return [root.innerHTML, ...values].join('\n');
 }
 
 describe('VaultCreateForm', () => {

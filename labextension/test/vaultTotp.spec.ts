@@ -1,71 +1,28 @@
-import { ServerConnection } from '@jupyterlab/services';
-
-import { WatchdogApiClient, WatchdogApiError } from '../src/api';
+import { WatchdogApiClient } from '../src/api';
 import { secretGroups } from '../src/components/vault/VaultTotpSecret';
-import { json } from './fakeServer';
+import { failure, FakeServer, json } from './fakeServer';
 
 const BASE_URL = 'http://127.0.0.1:8888/user/ann/';
 const PREFIX = '/user/ann/watchdog-lab/';
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 const URI = `otpauth://totp/WatchDog%20Lab:vault?secret=${SECRET}&issuer=WatchDog%20Lab`;
 
-interface ISent {
-  method: string;
-  path: string;
-  body: unknown;
-  contentType: string | null;
-}
-
-/** A Jupyter server at the transport level that records each request and answers one route. */
-function server(
-  route: string,
-  answer: () => Response
-): {
-  client: WatchdogApiClient;
-  sent: ISent[];
-} {
-  const sent: ISent[] = [];
-  const [method, path] = route.split(' ');
-  const expected = `${method} ${PREFIX}${path}`;
-  const settings = ServerConnection.makeSettings({
-    baseUrl: BASE_URL,
-    fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = new Request(input, init);
-      const text = await request.text();
-      const one: ISent = {
-        method: request.method,
-        path: new URL(request.url).pathname,
-        body: text ? JSON.parse(text) : null,
-        contentType: request.headers.get('Content-Type')
-      };
-      sent.push(one);
-      return `${one.method} ${one.path}` === expected
-        ? answer()
-        : new Response('', { status: 404 });
-    }
-  });
-  return { client: new WatchdogApiClient({ serverSettings: settings }), sent };
-}
-
-async function failure(promise: Promise<unknown>): Promise<WatchdogApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(WatchdogApiError);
-    return error as WatchdogApiError;
-  }
-  throw new Error('the call succeeded');
+/** A Jupyter server that answers one route, e.g. `POST vault/totp`, and 404 elsewhere. */
+function serving(route: string, answer: () => Response): FakeServer {
+  const server = new FakeServer(BASE_URL);
+  server.routes.set(route, answer);
+  return server;
 }
 
 describe('WatchdogApiClient two-factor', () => {
   it('beginTotp posts the password to vault/totp and names the enrolment in camel case', async () => {
-    const { client, sent } = server('POST vault/totp', () =>
+    const server = serving('POST vault/totp', () =>
       json({ secret: SECRET, provisioning_uri: URI })
     );
 
-    const enrolment = await client.beginTotp('pw-begin-1');
+    const enrolment = await server.client().beginTotp('pw-begin-1');
 
-    expect(sent).toEqual([
+    expect(server.sent).toEqual([
       {
         method: 'POST',
         path: PREFIX + 'vault/totp',
@@ -77,13 +34,13 @@ describe('WatchdogApiClient two-factor', () => {
   });
 
   it('confirmTotp posts the password, the secret and the code to vault/totp/confirm', async () => {
-    const { client, sent } = server('POST vault/totp/confirm', () =>
+    const server = serving('POST vault/totp/confirm', () =>
       json({ state: 'unlocked', totp_enabled: true })
     );
 
-    const status = await client.confirmTotp('pw-confirm-1', SECRET, '123456');
+    const status = await server.client().confirmTotp('pw-confirm-1', SECRET, '123456');
 
-    expect(sent).toEqual([
+    expect(server.sent).toEqual([
       {
         method: 'POST',
         path: PREFIX + 'vault/totp/confirm',
@@ -95,13 +52,13 @@ describe('WatchdogApiClient two-factor', () => {
   });
 
   it('disableTotp sends DELETE to vault/totp with the password and the code', async () => {
-    const { client, sent } = server('DELETE vault/totp', () =>
+    const server = serving('DELETE vault/totp', () =>
       json({ state: 'unlocked', totp_enabled: false })
     );
 
-    const status = await client.disableTotp('pw-disable-1', '654321');
+    const status = await server.client().disableTotp('pw-disable-1', '654321');
 
-    expect(sent).toEqual([
+    expect(server.sent).toEqual([
       {
         method: 'DELETE',
         path: PREFIX + 'vault/totp',
@@ -118,9 +75,9 @@ describe('WatchdogApiClient two-factor', () => {
     ['DELETE vault/totp', (api: WatchdogApiClient) => api.disableTotp('x', '1')]
   ])("%s shows a refusal as the server's message, with its reason", async (route, call) => {
     const message = 'That two-factor code is not valid. Type the current code from your app.';
-    const { client } = server(route, () => json({ reason: 'invalid_totp_code', message }, 422));
+    const server = serving(route, () => json({ reason: 'invalid_totp_code', message }, 422));
 
-    const error = await failure(call(client));
+    const error = await failure(call(server.client()));
 
     expect(error.message).toBe(message);
     expect(error.reason).toBe('invalid_totp_code');
@@ -128,11 +85,11 @@ describe('WatchdogApiClient two-factor', () => {
   });
 
   it('refuses an enrolment answer without an otpauth URI, without echoing the secret', async () => {
-    const { client } = server('POST vault/totp', () =>
+    const server = serving('POST vault/totp', () =>
       json({ secret: SECRET, provisioning_uri: 'https://example.invalid/' })
     );
 
-    const error = await failure(client.beginTotp('pw-begin-2'));
+    const error = await failure(server.client().beginTotp('pw-begin-2'));
 
     expect(error.message).toContain('Reload the page');
     expect(error.message).not.toContain(SECRET);

@@ -1,12 +1,11 @@
 import { nullTranslator } from '@jupyterlab/translation';
-import { ReactWidget } from '@jupyterlab/ui-components';
-import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { ITotpEnrolment, WatchdogApiError } from '../src/api';
 import { VaultTotpSection } from '../src/components/vault/VaultTotpSection';
 import { TRANSLATION_DOMAIN } from '../src/translation';
 import { waitFor } from './fakeServer';
+import { byTestId, disposeMounted, everything, mountNode, submit } from './render';
 
 const trans = nullTranslator.load(TRANSLATION_DOMAIN);
 const PASSWORD = 'pw-two-factor-1';
@@ -16,37 +15,13 @@ const ENROLMENT: ITotpEnrolment = {
   provisioningUri: `otpauth://totp/WatchDog%20Lab:vault?secret=${SECRET}&issuer=WatchDog%20Lab`
 };
 
-let widget: Widget | null = null;
-afterEach(() => {
-  widget?.dispose();
-  widget = null;
-});
+afterEach(disposeMounted);
 
+/** Mounts the section with its `details` open. */
 async function mount(element: JSX.Element): Promise<HTMLElement> {
-  widget = ReactWidget.create(element);
-  Widget.attach(widget, document.body);
-  widget.update();
-  await waitFor(() => widget!.node.childElementCount > 0);
-  widget.node.querySelector('details')!.open = true;
-  return widget.node;
-}
-
-function byTestId<T extends HTMLElement = HTMLElement>(root: HTMLElement, testId: string): T {
-  const found = root.querySelector<T>(`[data-testid="${testId}"]`);
-  expect(found).not.toBeNull();
-  return found!;
-}
-
-function submit(root: HTMLElement): void {
-  root
-    .querySelector('form')!
-    .dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
-}
-
-/** Every place a secret could be left in: the HTML and each input's value. */
-function everything(root: HTMLElement): string {
-  const values = Array.from(root.querySelectorAll('input')).map(field => field.value);
-  return [root.innerHTML, ...values].join('\n');
+  const root = await mountNode(element);
+  root.querySelector('details')!.open = true;
+  return root;
 }
 
 /** The section, off, with its three actions recorded; begin answers `ENROLMENT`. */
