@@ -10,10 +10,13 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from watchdog_lab.redact.variants import (
+    WINDOW,
+    _url_escaper,
     aligned_base64_fragments,
     forms,
     pem_body_lines,
     public_spans,
+    short_variants,
     variants,
 )
 
@@ -151,3 +154,41 @@ def test_variants_include_the_default_url_escape_and_mime_base64() -> None:
     found = variants(value)
     assert quote(value) in found
     assert base64.encodebytes(value.encode()).decode() in found
+
+
+def _hostile_values(rng: random.Random) -> list[str]:
+    """Values of every length around WINDOW, over alphabets that every encoding treats apart:
+    URL-reserved and space, JSON escapes, non-ASCII, and PEM blocks with a short last line."""
+    alphabets = [
+        "abcXYZ0189",
+        'ab+/= %&?#\\"\n\t',
+        "aé€😀/ ",
+    ]
+    values = [
+        "".join(rng.choice(alphabet) for _ in range(length))
+        for alphabet in alphabets
+        for length in range(8, 40)
+    ]
+    for last_line in (4, 9, 15, 16, 40):
+        body = base64.b64encode(rng.randbytes(48 + last_line * 3 // 4)).decode()
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        values.append(
+            "-----BEGIN PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END PRIVATE KEY-----\n"
+        )
+    return values
+
+
+def test_short_variants_are_the_variants_shorter_than_a_window() -> None:
+    for value in _hostile_values(random.Random(7)):
+        expected = {v for v in variants(value, 8) if len(v) < WINDOW}
+        assert short_variants(value, 8) == expected, value
+
+
+def test_url_forms_escape_as_urllib_does() -> None:
+    every_ascii = "".join(map(chr, range(128)))
+    for value in [every_ascii, *_hostile_values(random.Random(8))]:
+        for safe in ("", "/"):
+            for quoter in (quote, quote_plus):
+                assert _url_escaper(quoter, safe)(value) == quoter(
+                    value, safe=safe, errors="surrogatepass"
+                ), (value, safe, quoter)

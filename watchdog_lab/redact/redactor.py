@@ -16,7 +16,7 @@ from typing import NoReturn
 from .errors import InvalidSecretError, RedactorNotSerializableError
 from .matcher import Finding, Matcher, apply
 from .patterns import DEFAULT_PATTERNS, Pattern
-from .variants import WINDOW, Form, forms, variants
+from .variants import WINDOW, Form, forms, short_variants
 
 __all__ = ["Redactor", "get_redactor"]
 
@@ -80,7 +80,7 @@ class Redactor:
         for key, value in entries:
             self._values[key] = value
             if len(value) >= self._min_length:
-                short = frozenset(v for v in variants(value, self._min_length) if len(v) < WINDOW)
+                short = frozenset(short_variants(value, self._min_length))
                 long = tuple(f for f in forms(value) if len(f.text) >= WINDOW)
                 self._forms[key] = (short, long)
             else:

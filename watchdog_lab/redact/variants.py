@@ -23,6 +23,7 @@ __all__ = [
     "forms",
     "pem_body_lines",
     "public_spans",
+    "short_variants",
     "variants",
 ]
 
@@ -102,8 +103,8 @@ def variants(value: str, min_length: int = 8) -> set[str]:
         forms.add(fragment.translate(_URL_SAFE))
     for safe in ("", "/"):
         for escaped in (
-            quote(value, safe=safe, errors="surrogatepass"),
-            quote_plus(value, safe=safe, errors="surrogatepass"),
+            _url_escaper(quote, safe)(value),
+            _url_escaper(quote_plus, safe)(value),
         ):
             forms.add(escaped)
             forms.add(_lower_percent_escapes(escaped))
@@ -124,6 +125,20 @@ def variants(value: str, min_length: int = 8) -> set[str]:
 # A copy of at least this many consecutive characters of a value, or of one of its encodings,
 # is redacted: a truncated repr, one wrapped base64 line, a pasted piece of a key all qualify.
 WINDOW = 16
+
+
+def short_variants(value: str, min_length: int = 8) -> set[str]:
+    """The spellings of :func:`variants` shorter than :data:`WINDOW`: the only ones searched for
+    whole (longer ones are found by the windows of :func:`forms`).
+
+    A value of WINDOW characters or more has no encoding shorter than itself (escapes, hex and
+    base64 only lengthen it), so only its PEM body lines can be short; deriving every long
+    spelling of a key just to drop it was a fifth of a redactor's build.
+    """
+    if len(value) < WINDOW:
+        return {spelling for spelling in variants(value, min_length) if len(spelling) < WINDOW}
+    return {line for line in pem_body_lines(value, min_length) if len(line) < WINDOW}
+
 
 # Well-known key prefixes say what kind of key it is, not which one: leaving them out of the
 # windows keeps "sk-ant-api03-" in ordinary text (docs, error messages) from counting as a copy.
@@ -288,8 +303,39 @@ def _wrapped(form: Form, width: int = 76) -> Form:
     return Form(wrap(form.text), wrap(form.alt or form.text), flags, straddle=True)
 
 
+# What ``urllib.parse.quote`` never escapes, whatever its ``safe`` argument.
+_ALWAYS_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_URL_TABLES: dict[tuple[str, bool], dict[int, str]] = {}
+
+
+def _url_table(safe: str, plus: bool) -> dict[int, str]:
+    """The ``str.translate`` table that escapes ASCII text as ``quote`` (or ``quote_plus``)."""
+    key = (safe, plus)
+    table = _URL_TABLES.get(key)
+    if table is None:
+        keep = _ALWAYS_SAFE | set(safe)
+        table = {code: f"%{code:02X}" for code in range(128) if chr(code) not in keep}
+        if plus:
+            table[ord(" ")] = "+"
+        _URL_TABLES[key] = table
+    return table
+
+
 def _url_escaper(quoter: Callable[..., str], safe: str) -> Callable[[str], str]:
-    return lambda text: quoter(text, safe=safe, errors="surrogatepass")
+    """``quoter`` with ``safe``, as one ``str.translate`` for ASCII text.
+
+    ``quote`` maps each byte through a Python call, which made URL-escaping a PEM key most of
+    a redactor's cost of deriving spellings; ASCII text (every key and token in practice) is
+    escaped the same way by one translation at C speed, and other text still by ``quoter``.
+    """
+    table = _url_table(safe, quoter is quote_plus)
+
+    def escape(text: str) -> str:
+        if text.isascii():
+            return text.translate(table)
+        return quoter(text, safe=safe, errors="surrogatepass")
+
+    return escape
 
 
 def forms(value: str) -> list[Form]:
@@ -326,7 +372,9 @@ def forms(value: str) -> list[Form]:
     raw = b"".join(data for data, _ in byte_pieces)
     raw_flags = b"".join((b"\x01" if s else b"\x00") * len(d) for d, s in byte_pieces)
     hex_text = raw.hex()
-    add(hex_text, bytes(f for f in raw_flags for _ in (0, 1)), hex_text.upper())
+    hex_flags = bytearray(2 * len(raw_flags))
+    hex_flags[0::2] = hex_flags[1::2] = raw_flags
+    add(hex_text, bytes(hex_flags), hex_text.upper())
 
     standalone = _base64_forms(raw, raw_flags, (0,), full=True)[0]
     b64_forms = [standalone, *_base64_forms(raw, raw_flags, (1, 2), full=False)]
