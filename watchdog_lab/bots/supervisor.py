@@ -71,6 +71,7 @@ from .seal import (
 from .status import is_alive, read_status, runner_is_alive, write_status
 
 if TYPE_CHECKING:
+    from .plan import DescribePromotePlan
     from .policy import Approved, DependencyPolicy
 
 Progress = Callable[[str], None]
@@ -152,6 +153,7 @@ class BotManager:
         nothing about now (the name may have been taken meanwhile).
         """
         from .deps import detect_requirements
+        from .plan import judge_requirements
 
         check_bot_name(request.name)
         ensure_trusted_dir(self.uv_cache, home=self.home)  # its wheels become the bot's code
@@ -167,10 +169,11 @@ class BotManager:
         detected = detect_requirements(nb, folder=Path(request.notebook).absolute().parent)
         for module in detected.local_modules:
             progress(f"{module}: a module next to the notebook; not installed, not copied")
-        decision = self.policy.check_all(detected.specs, set(request.allow_packages))
-        if not decision.ok:
-            raise PackagesRefused(list(decision.refused))
-        approved = list(decision.approved)
+        # The same verdicts a promote plan shows (:mod:`.plan`), so the two cannot disagree.
+        judged = judge_requirements(detected, self.policy, request.allow_packages)
+        if not judged.decision.ok:
+            raise PackagesRefused(list(judged.decision.refused))
+        approved = judged.approved
         try:
             resolution = self._resolve_checked(approved, request, progress)
         except EnvironmentBuildFailed:
@@ -178,6 +181,24 @@ class BotManager:
             # build failing, and promote reports it as such (it resolves again itself).
             resolution = None
         return PromotePlan(nb, grants, approved, resolution)
+
+    def plan(
+        self, notebook: Path, shown_as: str, allow_packages: Sequence[str] = ()
+    ) -> DescribePromotePlan:
+        """What promoting ``notebook`` would install, with the policy's verdicts, and its
+        parameters (a :class:`~.plan.DescribePromotePlan`): nothing is written or installed."""
+        from .plan import promote_plan
+
+        saved_at = notebook.stat().st_mtime
+        nb = _read_notebook(notebook)
+        return promote_plan(
+            nb,
+            notebook=shown_as,
+            folder=notebook.absolute().parent,
+            policy=self.policy,
+            allow_packages=allow_packages,
+            saved_at=saved_at,
+        )
 
     def _resolve_checked(
         self, approved: list[Approved], request: PromoteBot, progress: Progress

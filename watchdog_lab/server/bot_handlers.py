@@ -37,16 +37,23 @@ from ..bots.models import (
     RollbackBot,
     UpdateGrants,
 )
+from ..bots.plan import DescribePromotePlan
 from ..bots.runs import list_runs, read_run
 from ..bots.supervisor import ACTIVE_STATES, BotManager
+from ..bots.workcopy import DescribeBotNotebook, bot_notebook
 from ..vault.errors import VaultLocked
 from .errors import ApiError, InvalidPathValue, PasswordRequired
 from .handlers import NAMESPACE, WatchdogHandler
 from .log_stream import LogCursor, read_page, read_tail
-from .models import PromoteBotRequest, RollbackBotRequest, UpdateBotGrants
+from .models import (
+    CreatePromotePlan,
+    PromoteBotRequest,
+    RollbackBotRequest,
+    UpdateBotGrants,
+)
 
 if TYPE_CHECKING:
-    from .jobs import BotOperations
+    from .jobs import BotOperations, DescribeJob
 
 #: How often a live stream looks for new records, and how often it proves it is alive.
 POLL_SECONDS = 0.05
@@ -111,6 +118,29 @@ class BotRouteHandler(WatchdogHandler):
     def ops(self) -> BotOperations:
         return self.watchdog_app.bot_ops
 
+    def notebook_root(self) -> tuple[str, bool]:
+        """The folder notebooks are found in (the contents manager's root) and whether hidden
+        files count, as the file browser sees them."""
+        root = getattr(self.contents_manager, "root_dir", None) or self.serverapp.root_dir
+        return root, bool(getattr(self.contents_manager, "allow_hidden", False))
+
+    async def promote(self, request: PromoteBot) -> DescribeJob:
+        """Check ``request`` at once (its notebook inside the root, its name, its policy),
+        then start the promote job; its address goes in ``Location``. The caller has checked
+        the password when the request grants connections."""
+        root, allow_hidden = self.notebook_root()
+
+        def check(manager: BotManager) -> PromoteBot:
+            notebook = resolve_notebook(root, request.notebook, allow_hidden=allow_hidden)
+            checked = request.model_copy(update={"notebook": str(notebook)})
+            manager.check_promote(checked)
+            return checked
+
+        checked = await self.ops.call(check)
+        job = self.ops.promote(checked)
+        self.set_header("Location", url_path_join(self.base_url, NAMESPACE, "bots/jobs", job.id))
+        return job
+
 
 class BotsHandler(BotRouteHandler):
     """``GET bots``: every bot; ``POST bots``: promote a notebook (a job, answered 202).
@@ -130,22 +160,31 @@ class BotsHandler(BotRouteHandler):
     async def post(self) -> None:
         body = self.parse_body(PromoteBotRequest)
         request = body.without_password(PromoteBot)
-        root = getattr(self.contents_manager, "root_dir", None) or self.serverapp.root_dir
-        allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
         if request.connections:
             await self.confirm_password(body.password, "Giving a bot connections")
             self.touch_vault()
+        self.write_json(await self.promote(request), status=202)
 
-        def check(manager: BotManager) -> PromoteBot:
-            notebook = resolve_notebook(root, request.notebook, allow_hidden=allow_hidden)
-            checked = request.model_copy(update={"notebook": str(notebook)})
-            manager.check_promote(checked)
-            return checked
 
-        checked = await self.ops.call(check)
-        job = self.ops.promote(checked)
-        self.set_header("Location", url_path_join(self.base_url, NAMESPACE, "bots/jobs", job.id))
-        self.write_json(job, status=202)
+class PromotePlanHandler(BotRouteHandler):
+    """``POST promote/plan``: what promoting a notebook would install, each package with the
+    policy's verdict, and its parameters, before anything is written or installed.
+
+    Not under ``bots/``: a bot may be named ``plan``, and ``bots/{ref}`` must keep meaning it.
+    The notebook is found like ``POST bots`` finds it, inside the Jupyter root only.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.parse_body(CreatePromotePlan)
+        root, allow_hidden = self.notebook_root()
+
+        def plan(manager: BotManager) -> DescribePromotePlan:
+            notebook = resolve_notebook(root, body.notebook, allow_hidden=allow_hidden)
+            return manager.plan(notebook, body.notebook, body.allow_packages)
+
+        self.write_json(await self.ops.call(plan))
 
 
 class JobHandler(BotRouteHandler):
@@ -325,6 +364,21 @@ class BotRunHandler(BotRouteHandler):
         self.write_json(await self.ops.call(lambda m: read_run(m.paths(ref), name)))
 
 
+class BotNotebookHandler(BotRouteHandler):
+    """``GET bots/{ref}/notebook``: the bot's current notebook version with its kernel set to
+    the bot's kernelspec, for the client to save as a new file and open: the sealed version
+    itself is never handed out for editing."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        def read(manager: BotManager) -> DescribeBotNotebook:
+            record = manager.registry.get(ref)
+            return bot_notebook(record, manager.paths(record.id))
+
+        self.write_json(await self.ops.call(read))
+
+
 class BotGrantsHandler(BotRouteHandler):
     """``GET|PUT bots/{ref}/grants``: the connections a bot may use, by name.
 
@@ -411,6 +465,7 @@ def routes() -> list[tuple[str, type[WatchdogHandler]]]:
     ref = r"([^/]+)"
     return [
         (rf"{bots}/?", BotsHandler),
+        (rf"/{NAMESPACE}/promote/plan/?", PromotePlanHandler),
         (rf"{bots}/jobs/([0-9a-f]{{32}})/?", JobHandler),
         (rf"{bots}/{ref}/?", BotHandler),
         (rf"{bots}/{ref}/(start|stop|restart)/?", BotActionHandler),
@@ -418,6 +473,7 @@ def routes() -> list[tuple[str, type[WatchdogHandler]]]:
         (rf"{bots}/{ref}/logs/stream/?", BotLogStreamHandler),
         (rf"{bots}/{ref}/runs/?", BotRunsHandler),
         (rf"{bots}/{ref}/runs/([^/]+)", BotRunHandler),
+        (rf"{bots}/{ref}/notebook/?", BotNotebookHandler),
         (rf"{bots}/{ref}/grants/?", BotGrantsHandler),
         (rf"{bots}/{ref}/versions/?", BotVersionsHandler),
         (rf"{bots}/{ref}/rollback/?", BotRollbackHandler),

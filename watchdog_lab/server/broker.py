@@ -450,6 +450,25 @@ class KernelBroker:
             forgotten=forgotten,
         )
 
+    async def granted_kernels(self) -> list[tuple[str, str | None, list[str]]]:
+        """Each running kernel that holds grants: its id, its session's notebook as it is now
+        (a label, like every path here) and the ids of its granted connections."""
+        with self._lock:
+            held = [kernel_id for kernel_id, entry in self._kernels.items() if entry.grants]
+        found: list[tuple[str, str | None, list[str]]] = []
+        for kernel_id in held:
+            if not self._kernel_alive(kernel_id):
+                continue
+            try:
+                entry = await self._settle(kernel_id)
+            except KernelNotFound:  # shut down while the paths were read
+                continue
+            with self._lock:
+                granted = list(entry.grants)
+            if granted:
+                found.append((kernel_id, entry.path, granted))
+        return found
+
     def notebook_grants(self) -> ListNotebookGrants:
         vault = self._vault()
         names = vault.connection_names() if vault.state is VaultState.UNLOCKED else {}

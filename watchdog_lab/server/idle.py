@@ -64,6 +64,22 @@ class IdleLock:
             return None
         return max(0.0, self._last_use + self.timeout - self._clock())
 
+    def locks_in(self, unlocked: bool) -> float | None:
+        """Seconds until an ``unlocked`` vault locks if nothing touches it; ``None`` when the
+        vault is not unlocked or the auto-lock is off.
+
+        Counted as :meth:`check` counts: an unlock no check has seen yet starts the countdown
+        no earlier than the last check that saw the vault locked, so the sidebar shows the
+        deadline the checker will act on.
+        """
+        if not self.enabled or not unlocked:
+            return None
+        with self._guard:
+            last_use = self._last_use
+            if not self._was_unlocked:
+                last_use = max(last_use, self._locked_seen_at)
+            return max(0.0, last_use + self.timeout - self._clock())
+
     def check(self) -> bool:
         """Lock the vault if it has been idle too long; return whether this call locked it."""
         if not self.enabled:

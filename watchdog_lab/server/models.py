@@ -104,6 +104,15 @@ class PromoteBotRequest(PromoteBot, _Consented):
     bot's code will hold those keys)."""
 
 
+class CreatePromotePlan(_Request):
+    """``POST promote/plan``: the notebook a promote would read (its path as the file browser
+    shows it) and the names the user allows despite the typosquat check (``allow_packages``
+    of the promote that follows). No password: nothing is granted, written or installed."""
+
+    notebook: str = Field(max_length=4096)
+    allow_packages: list[str] = Field(default_factory=list, max_length=100)
+
+
 class UpdateBotGrants(UpdateGrants, _Consented):
     """``PUT bots/{ref}/grants``: the password is needed unless the list is empty (taking
     every connection away needs no consent)."""
@@ -120,6 +129,11 @@ class DescribeVaultStatus(_Response):
 
     state: VaultState
     totp_enabled: bool
+    locks_in_seconds: float | None = Field(
+        None,
+        description="seconds until the auto-lock drops the key if the vault is not used; "
+        "null when the vault is not unlocked or the auto-lock is off",
+    )
 
 
 class DescribeSandbox(_Response):
@@ -148,6 +162,31 @@ class ListAuditResponse(_Response):
 
     events: list[AuditEvent]
     next_before: int | None
+
+
+class DescribeKernelUse(_Response):
+    """A running kernel holding a grant; ``path`` is its session's notebook, a label only."""
+
+    kernel_id: str
+    path: str | None
+
+
+class DescribeConnectionUsage(_Response):
+    """Who may use one connection: names and paths only, never a value."""
+
+    connection_id: str
+    connection: str
+    bots: list[str] = Field(description="names of the bots granted this connection")
+    kernels: list[DescribeKernelUse] = Field(description="running kernels granted it")
+    remembered: list[str] = Field(
+        description="notebooks that remember a grant of it (offered to their next kernel)"
+    )
+
+
+class ListConnectionUsage(_Response):
+    """Every readable connection, in the vault's order, with whoever may use it."""
+
+    usage: list[DescribeConnectionUsage]
 
 
 # ---------------------------------------------------------------------------- AI Fix

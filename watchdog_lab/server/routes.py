@@ -11,6 +11,7 @@ from .bot_handlers import routes as bot_routes
 from .broker_handlers import routes as broker_routes
 from .handlers import NAMESPACE, NotFoundHandler, WatchdogHandler
 from .sandbox_handlers import routes as sandbox_routes
+from .usage_handlers import routes as usage_routes
 from .vault_handlers import routes as vault_routes
 
 
@@ -25,5 +26,6 @@ def route_table() -> list[tuple[str, type[WatchdogHandler]]]:
         *broker_routes(),
         *sandbox_routes(),
         *aifix_routes(),
+        *usage_routes(),
         (rf"/{NAMESPACE}/(.*)", NotFoundHandler),
     ]

@@ -24,6 +24,7 @@ from ..vault import (
     ListConnectionsResponse,
     RenameConnection,
     UpdateConnection,
+    VaultState,
 )
 from ..vault.kinds import describe_kinds, validate_name
 from .errors import InvalidPathValue, PasswordRequired
@@ -61,7 +62,12 @@ class VaultRouteHandler(WatchdogHandler):
 
     def status(self) -> DescribeVaultStatus:
         described = self.vault.describe()
-        return DescribeVaultStatus(state=described.state, totp_enabled=described.totp_enabled)
+        unlocked = described.state is VaultState.UNLOCKED
+        return DescribeVaultStatus(
+            state=described.state,
+            totp_enabled=described.totp_enabled,
+            locks_in_seconds=self.watchdog_app.idle_lock.locks_in(unlocked),
+        )
 
     async def in_thread(self, work: Callable[..., T], *args: object) -> T:
         """Run password work (Argon2, ~0.1-0.7 s) off the IOLoop."""
