@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 from .connection import Connection
@@ -33,6 +33,14 @@ CONNECTION_ROUTE: Final = "connection"
 GRANTS_ROUTE: Final = "grants"
 AI_FIX_ROUTE: Final = "ai-fix"
 AI_FIX_PREVIEW_ROUTE: Final = "ai-fix/preview"
+#: The kernel's view of the vault and the bots (``%wd``, ``wd.panel()``).
+VAULT_ROUTE: Final = "vault"
+KINDS_ROUTE: Final = "kinds"
+CONNECTIONS_ROUTE: Final = "connections"
+BOTS_ROUTE: Final = "bots"
+PLAN_ROUTE: Final = "promote/plan"
+#: What a bot may be told to do (``%wd start|stop|restart``).
+BOT_ACTIONS: Final = frozenset({"start", "stop", "restart"})
 
 LOOKUP_TIMEOUT: Final = 15.0
 #: A password grant runs Argon2 on the server, possibly behind other grants.
@@ -144,10 +152,141 @@ class BrokerClient:
 
     def revoke(self, name: str) -> dict[str, Any]:
         """Withdraw ``name`` from this kernel (and from the notebook's remembered grants)."""
-        from urllib.parse import quote
-
-        route = f"{GRANTS_ROUTE}/{quote(name, safe='')}"
+        route = _under(GRANTS_ROUTE, name)
         return self._answer(self._exchange("DELETE", route, None, LOOKUP_TIMEOUT), requested=name)
+
+    # ------------------------------------------------- the vault and the bots, as a kernel
+
+    def vault(self) -> dict[str, Any]:
+        """``{"state", "totp_enabled", "locks_in_seconds"}``."""
+        return self._get(VAULT_ROUTE)
+
+    def unlock(self, password: str, totp_code: str | None = None) -> dict[str, Any]:
+        """Unlock the vault with the password (and the current two-factor code when on)."""
+        document: dict[str, Any] = {"password": password}
+        if totp_code:
+            document["totp_code"] = totp_code
+        body = _json(document)
+        del password, totp_code, document
+        reply = self._exchange("POST", f"{VAULT_ROUTE}/unlock", body, GRANT_TIMEOUT)
+        del body
+        return self._answer(reply, requested="")
+
+    def lock(self) -> dict[str, Any]:
+        """Lock the vault now: every kernel's lookups stop until the next unlock."""
+        return self._post(f"{VAULT_ROUTE}/lock", {})
+
+    def kinds(self) -> dict[str, Any]:
+        """The connection kinds and their fields (which are secret), for a form."""
+        return self._get(KINDS_ROUTE)
+
+    def connections(self) -> dict[str, Any]:
+        """Every connection of the vault, masked: ``{"connections": [...]}``."""
+        return self._get(CONNECTIONS_ROUTE)
+
+    def add_connection(
+        self, name: str, kind: str, fields: Mapping[str, str], password: str
+    ) -> dict[str, Any]:
+        """Add a connection (masked in the answer), confirmed by the vault password. Like
+        :meth:`grant`, the values and the password go straight into the request."""
+        body = _text_json(
+            {"name": name, "kind": kind, "fields": dict(fields), "password": password}
+        )
+        del fields, password
+        reply = self._exchange("POST", CONNECTIONS_ROUTE, body, GRANT_TIMEOUT)
+        del body
+        return self._answer(reply, requested=name)
+
+    def remove_connection(self, name: str, password: str) -> dict[str, Any]:
+        """Remove a connection for good, confirmed by the vault password."""
+        body = _json({"password": password})
+        del password
+        reply = self._exchange("DELETE", _under(CONNECTIONS_ROUTE, name), body, GRANT_TIMEOUT)
+        del body
+        return self._answer(reply, requested=name)
+
+    def bots(self) -> dict[str, Any]:
+        """Every bot with its state: ``{"bots": [...]}``."""
+        return self._get(BOTS_ROUTE)
+
+    def bot(self, ref: str) -> dict[str, Any]:
+        """One bot, by name or id."""
+        return self._get(_under(BOTS_ROUTE, ref))
+
+    def bot_action(self, ref: str, action: str) -> dict[str, Any]:
+        """``start``, ``stop`` or ``restart`` a bot; the bot as it is afterwards."""
+        if action not in BOT_ACTIONS:
+            raise ValueError(
+                f"A bot can be told to {', '.join(sorted(BOT_ACTIONS))}, not {action!r}."
+            )
+        return self._post(f"{_under(BOTS_ROUTE, ref)}/{action}", {}, requested=ref)
+
+    def delete_bot(self, ref: str, password: str) -> dict[str, Any]:
+        """Stop and delete a bot with its versions and state, confirmed by the password."""
+        body = _json({"password": password})
+        del password
+        reply = self._exchange("DELETE", _under(BOTS_ROUTE, ref), body, GRANT_TIMEOUT)
+        del body
+        return self._answer(reply, requested=ref)
+
+    def logs(
+        self, ref: str, *, after: int = 0, limit: int = 1000, tail: int | None = None
+    ) -> dict[str, Any]:
+        """A page of a bot's log records after sequence number ``after`` (or its last
+        ``tail``): ``{"records": [{"seq", "ts", "stream", "text", ...}], "next_after"}``."""
+        query = (
+            f"tail={int(tail)}" if tail is not None else f"after={int(after)}&limit={int(limit)}"
+        )
+        return self._get(f"{_under(BOTS_ROUTE, ref)}/logs?{query}", requested=ref)
+
+    def plan(self, allow_packages: Sequence[str] = ()) -> dict[str, Any]:
+        """What promoting this kernel's notebook (as last saved) would install, each package
+        with the policy's verdict, and its parameters. Nothing is installed."""
+        return self._post(PLAN_ROUTE, {"allow_packages": list(allow_packages)})
+
+    def promote(
+        self,
+        name: str,
+        *,
+        mode: str = "once",
+        interval: float | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        connections: Sequence[str] = (),
+        allow_packages: Sequence[str] = (),
+        start: bool = True,
+        password: str | None = None,
+    ) -> dict[str, Any]:
+        """Promote this kernel's notebook (as last saved) to a bot: a job to follow with
+        :meth:`job`. Connections need the vault password."""
+        document: dict[str, Any] = {
+            "name": name,
+            "mode": mode,
+            "parameters": dict(parameters or {}),
+            "connections": list(connections),
+            "allow_packages": list(allow_packages),
+            "start": start,
+        }
+        if interval is not None:
+            document["interval"] = interval
+        if password is not None:
+            document["password"] = password
+        body = _text_json(document)
+        del password, document
+        reply = self._exchange("POST", BOTS_ROUTE, body, GRANT_TIMEOUT)
+        del body
+        return self._answer(reply, requested=name)
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        """A promote job: its state, its steps so far, then its bot or its error."""
+        return self._get(_under(f"{BOTS_ROUTE}/jobs", job_id))
+
+    def _get(self, route: str, *, requested: str = "") -> dict[str, Any]:
+        return self._answer(self._exchange("GET", route, None, LOOKUP_TIMEOUT), requested=requested)
+
+    def _post(self, route: str, document: dict[str, Any], *, requested: str = "") -> dict[str, Any]:
+        """A request that carries no password (those serialise their own, see :meth:`grant`)."""
+        reply = self._exchange("POST", route, _text_json(document), GRANT_TIMEOUT)
+        return self._answer(reply, requested=requested)
 
     # ------------------------------------------------------------------ transport
 
@@ -200,6 +339,8 @@ class BrokerClient:
         if isinstance(reply, BrokerError):
             raise BrokerError(requested, reply.reason, reply.message, reply.status)
         status = reply.status
+        if status == 204:  # a removal: nothing to say but that it is done
+            return {}
         document = _json_object(reply.body)
         del reply
         if 200 <= status < 300 and document is not None:
@@ -312,6 +453,14 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _under(route: str, name: str) -> str:
+    """``route/name`` with ``name`` escaped whole: a name may hold ``/``, ``?`` or ``..``."""
+    # Imported here: urllib.parse costs bots (which import the SDK) 3 ms they never need.
+    from urllib.parse import quote
+
+    return f"{route}/{quote(name, safe='')}"
 
 
 def _json(document: dict[str, Any]) -> bytes:

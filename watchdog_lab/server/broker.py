@@ -52,6 +52,7 @@ from .broker_errors import (
     KernelNotFound,
     KernelTokenInvalid,
     NoNotebook,
+    NoNotebookToPromote,
     NotGranted,
     PasswordMissing,
     VaultLockedForKernel,
@@ -312,6 +313,15 @@ class KernelBroker:
         await asyncio.to_thread(vault.verify_password, password.get_secret_value())
         connection_id, name = self._resolve(vault, connection)
         return self._grant(kernel_id, connection_id, name, GrantSource.PASSWORD)
+
+    async def notebook_of(self, kernel_id: str) -> str:
+        """The notebook of the kernel's session now (what ``%wd promote`` promotes), else
+        :class:`NoNotebook`. A kernel with the Jupyter token can move its session; it then
+        promotes another notebook it could have written anyway, never a grant."""
+        entry = await self._settle(kernel_id)
+        if entry.path is None:
+            raise NoNotebookToPromote(kernel_id)
+        return entry.path
 
     async def fix_preview(
         self, kernel_id: str, request: PreviewKernelFix, service: AIFix

@@ -76,6 +76,18 @@ class NoNotebook(KernelBrokerError):
         )
 
 
+class NoNotebookToPromote(NoNotebook):
+    """``%wd promote`` in a kernel that belongs to no notebook session."""
+
+    def __init__(self, kernel_id: str) -> None:
+        KernelBrokerError.__init__(
+            self,
+            f"Kernel {kernel_id} belongs to no notebook, so there is nothing to promote. Run "
+            "%wd promote in a notebook opened in JupyterLab (a console has no notebook), or "
+            "promote a saved notebook with: watchdog-lab bots promote PATH",
+        )
+
+
 class PasswordMissing(KernelBrokerError):
     """A grant asked for without the vault password: kernel code can use the Jupyter token,
     so only the password, typed for this request, shows that the user asked."""

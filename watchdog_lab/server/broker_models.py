@@ -13,7 +13,9 @@ from enum import Enum
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ..aifix.models import MAX_INPUT_CHARS, SHA256_PATTERN, CellError
-from ..vault.models import VaultState
+from ..bots.models import PromoteBot
+from ..vault.models import CreateConnection, VaultState
+from .models import PromoteBotRequest, _Consented
 
 
 class _Request(BaseModel):
@@ -150,3 +152,40 @@ class ListNotebookGrants(_Response):
 
 class DescribeForget(_Response):
     forgotten: int
+
+
+# --- the kernel's view of the vault and the bots (``%wd``, ``wd.panel()``) ---------------------
+
+
+class CreateKernelConnection(CreateConnection, _Consented):
+    """Kernel route: add a connection. The password is needed from a kernel (see
+    :mod:`.kernel_handlers`); optional in the model only so that its absence gets the
+    ``password_required`` answer."""
+
+
+class DeleteKernelBot(_Request):
+    """Kernel route: delete a bot, confirmed by the vault password."""
+
+    password: SecretStr | None = None
+
+
+class CreateKernelPlan(_Request):
+    """Kernel route: the promote plan of the kernel's own notebook, with the names the user
+    allows despite the typosquat check."""
+
+    allow_packages: list[str] = Field(default_factory=list, max_length=100)
+
+
+class CreateKernelPromote(PromoteBotRequest):
+    """Kernel route: promote the kernel's own notebook. ``notebook`` must be left out: the
+    server reads it from the kernel's session, so kernel code cannot name another file."""
+
+    notebook: str = Field(
+        "", max_length=0, description="leave out: always the notebook of the kernel's session"
+    )
+
+    def for_notebook(self, notebook: str) -> PromoteBot:
+        """The core request for ``notebook``, without the password."""
+        return PromoteBot.model_validate(
+            {**self.model_dump(exclude={"password", "notebook"}), "notebook": notebook}
+        )

@@ -10,6 +10,7 @@ from .aifix_handlers import routes as aifix_routes
 from .bot_handlers import routes as bot_routes
 from .broker_handlers import routes as broker_routes
 from .handlers import NAMESPACE, NotFoundHandler, WatchdogHandler
+from .kernel_handlers import routes as kernel_routes
 from .sandbox_handlers import routes as sandbox_routes
 from .usage_handlers import routes as usage_routes
 from .vault_handlers import routes as vault_routes
@@ -24,6 +25,7 @@ def route_table() -> list[tuple[str, type[WatchdogHandler]]]:
         *vault_routes(),
         *bot_routes(),
         *broker_routes(),
+        *kernel_routes(),
         *sandbox_routes(),
         *aifix_routes(),
         *usage_routes(),
