@@ -71,11 +71,33 @@ async def test_wd_connect_with_a_wrong_password_grants_nothing(kernels, kalshi) 
     assert not (await kernel.lookup("Kalshi"))["ok"]
 
 
-async def test_wd_connect_while_the_vault_is_locked_says_so(kernels, kalshi, watchdog_app) -> None:
+async def test_wd_connect_on_a_locked_vault_unlocks_and_grants_with_one_password(
+    kernels, kalshi, watchdog_app
+) -> None:
     kernel = await loaded(kernels)
     watchdog_app.vault.lock()
-    out = await kernel.run("%wd connect Kalshi", stdin=[PASSWORD])
-    assert "locked" in refusal(out)
+    out = (await kernel.run("%wd connect Kalshi", stdin=[PASSWORD])).check()
+    (prompt,) = out.stdin_prompts
+    assert "locked" in prompt["content"]["prompt"] and prompt["content"]["password"] is True
+    assert watchdog_app.vault.state.value == "unlocked"
+    assert (await kernel.lookup("Kalshi"))["digest"] == SECRET_DIGEST
+
+
+async def test_wd_connect_on_a_locked_vault_with_a_wrong_password_stays_locked(
+    kernels, kalshi, watchdog_app
+) -> None:
+    kernel = await loaded(kernels)
+    watchdog_app.vault.lock()
+    out = await kernel.run("%wd connect Kalshi", stdin=["not the vault password"])
+    assert "Wrong vault password" in refusal(out)
+    assert watchdog_app.vault.state.value == "locked"
+
+
+async def test_wd_connect_checks_the_name_before_asking_for_the_password(kernels, kalshi) -> None:
+    kernel = await loaded(kernels)
+    out = await kernel.run("%wd connect Kalshii", stdin=[PASSWORD])
+    assert "No connection named 'Kalshii'" in refusal(out)
+    assert out.stdin_prompts == []
 
 
 async def test_wd_connect_without_stdin_points_to_the_sidebar(kernels, kalshi) -> None:
