@@ -10,7 +10,16 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 
 import { IBotSummary, parseBot } from './components/bots/bots';
+import {
+  IConnectionUsage,
+  IKernelGrants,
+  parseConnectionUsage,
+  parseKernelGrants
+} from './components/access/grants';
+import { IAuditPage, parseAuditPage } from './components/audit/audit';
+import { IRunSummary, parseRuns } from './components/bots/runs';
 import { IConnectionSummary, IKindDescription, parseConnection, parseKind } from './connections';
+import { IPromoteJob, IPromotePlan, IPromoteRequest, parseJob, parsePlan } from './promote/model';
 import { loadTranslation } from './translation';
 
 /** URL segment under the server's base URL that all WatchDog Lab routes live in. */
@@ -25,6 +34,10 @@ export interface IVaultStatus {
   state: VaultState;
   /** Whether an unlock needs a two-factor code too; absent from servers that do not say. */
   totpEnabled?: boolean;
+  /** When the auto-lock will drop the key if nothing uses the vault (browser clock,
+   * milliseconds since the epoch); absent when locked, auto-lock off, or the server does
+   * not say. */
+  locksAt?: number;
 }
 
 /** A two-factor enrolment in progress: what the user scans or types into an authenticator. */
@@ -325,6 +338,158 @@ export class WatchdogApiClient {
     await this.request<unknown>(`bots/${encodeURIComponent(name)}`, { method: 'DELETE' });
   }
 
+  /** What promoting a notebook (its path in the file browser) would install, each package
+   * with the policy's verdict, and its parameters; nothing is installed. */
+  async planPromote(notebook: string, allowPackages: string[] = []): Promise<IPromotePlan> {
+    const plan = parsePlan(
+      await this.request<unknown>('promote/plan', {
+        method: 'POST',
+        body: JSON.stringify({ notebook, allow_packages: allowPackages })
+      })
+    );
+    if (plan === null) {
+      throw this._unknownAnswer(
+        this._trans.__(
+          'The server answered with a promote plan this version of WatchDog Lab does not know. Reload the page after upgrading.'
+        )
+      );
+    }
+    return plan;
+  }
+
+  /** Start a promote job. `password` goes only into this request's body, needed when the bot
+   * is granted connections; the caller drops it as soon as this is called. */
+  async promote(request: IPromoteRequest, password?: string): Promise<IPromoteJob> {
+    const body = password ? { ...request, password } : request;
+    return this._job(
+      await this.request<unknown>('bots', { method: 'POST', body: JSON.stringify(body) })
+    );
+  }
+
+  /** A promote job's steps so far, then its bot or its error. */
+  async promoteJob(id: string): Promise<IPromoteJob> {
+    return this._job(
+      await this.request<unknown>(`bots/jobs/${encodeURIComponent(id)}`, { method: 'GET' })
+    );
+  }
+
+  /** The executed notebooks a bot kept, newest first. */
+  async listRuns(bot: string): Promise<IRunSummary[]> {
+    const runs = parseRuns(
+      await this.request<unknown>(`bots/${encodeURIComponent(bot)}/runs`, { method: 'GET' })
+    );
+    if (runs === null) {
+      throw this._unknownBot();
+    }
+    return runs;
+  }
+
+  /** One executed notebook, as nbformat JSON (outputs redacted). */
+  async getRun(bot: string, run: string): Promise<unknown> {
+    return this.request<unknown>(
+      `bots/${encodeURIComponent(bot)}/runs/${encodeURIComponent(run)}`,
+      { method: 'GET' }
+    );
+  }
+
+  /** A bot's current notebook version with its kernel set to the bot's kernelspec, to be
+   * saved as a new file: the sealed version itself is never opened for editing. */
+  async botNotebook(
+    bot: string
+  ): Promise<{ bot: string; version: number; kernelName: string; notebook: object }> {
+    const body = await this.request<unknown>(`bots/${encodeURIComponent(bot)}/notebook`, {
+      method: 'GET'
+    });
+    const { version, kernel_name, notebook } = (body ?? {}) as Record<string, unknown>;
+    if (
+      typeof version !== 'number' ||
+      typeof kernel_name !== 'string' ||
+      typeof notebook !== 'object' ||
+      notebook === null
+    ) {
+      throw this._unknownBot();
+    }
+    return { bot, version, kernelName: kernel_name, notebook };
+  }
+
+  private _job(body: unknown): IPromoteJob {
+    const job = parseJob(body);
+    if (job === null) {
+      throw this._unknownAnswer(
+        this._trans.__(
+          'The server answered with a promote job this version of WatchDog Lab does not know. Reload the page after upgrading.'
+        )
+      );
+    }
+    return job;
+  }
+
+  /** The connections granted to a notebook's kernel, and the notebook its session names. */
+  async kernelGrants(kernelId: string): Promise<IKernelGrants> {
+    const body = await this.request<unknown>(`kernels/${encodeURIComponent(kernelId)}/grants`, {
+      method: 'GET'
+    });
+    const grants = parseKernelGrants(body);
+    if (grants === null) {
+      throw this._unknownAnswer(
+        this._trans.__(
+          'The server answered with notebook grants this version of WatchDog Lab does not know. Reload the page after upgrading.'
+        )
+      );
+    }
+    return grants;
+  }
+
+  /** Grant a connection (name or id) to a notebook's kernel, confirmed with the vault
+   * password; the caller has already emptied the input the password came from. */
+  async grantToKernel(kernelId: string, connection: string, password: string): Promise<void> {
+    await this.request<unknown>(`kernels/${encodeURIComponent(kernelId)}/grants`, {
+      method: 'POST',
+      body: JSON.stringify({ connection, password })
+    });
+  }
+
+  /** Withdraw a kernel's grant now: its next `wd.connection` call is refused. */
+  async revokeFromKernel(kernelId: string, connection: string): Promise<void> {
+    await this.request<unknown>(
+      `kernels/${encodeURIComponent(kernelId)}/grants/${encodeURIComponent(connection)}`,
+      { method: 'DELETE' }
+    );
+  }
+
+  /** Who may use each connection: bots by name, kernels with their notebooks. */
+  async connectionUsage(): Promise<IConnectionUsage[]> {
+    const body = await this.request<unknown>('connection-usage', { method: 'GET' });
+    const usage = listOf(body, 'usage', parseConnectionUsage);
+    if (usage === null) {
+      throw this._unknownAnswer(
+        this._trans.__(
+          'The server answered with connection usage this version of WatchDog Lab does not know. Reload the page after upgrading.'
+        )
+      );
+    }
+    return usage;
+  }
+
+  /** One page of the audit trail, newest first; `before` continues from a `nextBefore`. */
+  async auditPage(limit: number, before?: number): Promise<IAuditPage> {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (before !== undefined) {
+      query.set('before', String(before));
+    }
+    const page = parseAuditPage(
+      await this.request<unknown>(`audit?${query.toString()}`, { method: 'GET' })
+    );
+    if (page === null) {
+      throw this._unknownAnswer(
+        this._trans.__(
+          'The server answered with an audit trail this version of WatchDog Lab does not know. Reload the page after upgrading.'
+        )
+      );
+    }
+    return page;
+  }
+
   private _unknownBot(): WatchdogApiError {
     return this._unknownAnswer(
       this._trans.__(
@@ -431,11 +596,24 @@ function isSandboxBody(value: unknown): value is ISandboxBody {
 }
 
 /** The status as the front end names it; `totpEnabled` only when the server said. */
-function vaultStatusOf(body: { state: VaultState; totp_enabled?: unknown }): IVaultStatus {
-  return typeof body.totp_enabled === 'boolean'
-    ? { state: body.state, totpEnabled: body.totp_enabled }
-    : { state: body.state };
+function vaultStatusOf(body: {
+  state: VaultState;
+  totp_enabled?: unknown;
+  locks_in_seconds?: unknown;
+}): IVaultStatus {
+  const status: IVaultStatus =
+    typeof body.totp_enabled === 'boolean'
+      ? { state: body.state, totpEnabled: body.totp_enabled }
+      : { state: body.state };
+  // Seconds from now, not a server timestamp: the two clocks need not agree.
+  const seconds = body.locks_in_seconds;
+  if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0) {
+    status.locksAt = Date.now() + seconds * MS_PER_SECOND;
+  }
+  return status;
 }
+
+const MS_PER_SECOND = 1000;
 
 function isTotpEnrolment(value: unknown): value is { secret: string; provisioning_uri: string } {
   if (typeof value !== 'object' || value === null) {
@@ -450,7 +628,9 @@ function isTotpEnrolment(value: unknown): value is { secret: string; provisionin
   );
 }
 
-function isVaultStatus(value: unknown): value is { state: VaultState; totp_enabled?: unknown } {
+function isVaultStatus(
+  value: unknown
+): value is { state: VaultState; totp_enabled?: unknown; locks_in_seconds?: unknown } {
   if (typeof value !== 'object' || value === null) {
     return false;
   }

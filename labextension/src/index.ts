@@ -3,16 +3,26 @@
  *
  * Two plugins: the core one shares the API client and the vault model through `IWatchdogLab`
  * and applies the user's settings to them; the sidebar plugin requires that token, as every later
- * panel will, instead of building its own client.
+ * panel will, instead of building its own client. Beside them, the bot log views (`logs/`) and
+ * the crash alerts (`alerts/`) are plugins of their own on the same token.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator } from '@jupyterlab/translation';
 
+import { aifixPlugin } from './aifix/plugin';
+import { alertsPlugin } from './alerts/plugin';
 import { WatchdogApiClient } from './api';
+import { bridgePlugin } from './bridge/plugin';
+import { AccessModel } from './components/access/model';
+import { CurrentNotebook } from './components/access/notebooks';
+import { auditPlugin } from './components/audit/plugin';
+import { logsPlugin } from './logs/plugin';
+import { promotePlugin } from './promote/plugin';
 import { pollingFromSeconds, VaultModel } from './model';
-import { readSettings } from './settings';
+import { DEFAULT_SETTINGS, readSettings, SETTINGS_PLUGIN_ID } from './settings';
 import { IWatchdogLab } from './tokens';
 import { loadTranslation } from './translation';
 import { SIDEBAR_ID, WatchdogSidebar } from './widget';
@@ -27,7 +37,7 @@ export namespace CommandIDs {
 }
 
 /** The core plugin's id; its settings schema is `schema/plugin.json`. */
-export const CORE_PLUGIN_ID = 'watchdog-lab:plugin';
+export const CORE_PLUGIN_ID = SETTINGS_PLUGIN_ID;
 
 /** Rank among left-sidebar tabs: after the built-in file browser, kernels, TOC and extensions. */
 const SIDEBAR_RANK = 800;
@@ -89,19 +99,30 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The WatchDog Lab sidebar: vault state, connections and bots.',
   autoStart: true,
   requires: [IWatchdogLab],
-  optional: [ILayoutRestorer, ICommandPalette, ITranslator, ISettingRegistry],
+  optional: [ILayoutRestorer, ICommandPalette, ITranslator, ISettingRegistry, INotebookTracker],
   activate: (
     app: JupyterFrontEnd,
     watchdog: IWatchdogLab,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     translator: ITranslator | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    notebooks: INotebookTracker | null
   ): void => {
     const trans = loadTranslation(translator);
+    // Polls only while the sidebar shows it (`sidebar` is set right below).
+    const access: AccessModel = new AccessModel({
+      api: watchdog.api,
+      vault: watchdog.vaultModel,
+      notebooks: notebooks ? new CurrentNotebook(notebooks) : null,
+      refreshSeconds: DEFAULT_SETTINGS.botsRefreshInterval,
+      isActive: () => sidebar.isVisible
+    });
     const sidebar = new WatchdogSidebar({
       model: watchdog.vaultModel,
       api: watchdog.api,
+      commands: app.commands,
+      access,
       translator
     });
     app.shell.add(sidebar, 'left', { rank: SIDEBAR_RANK });
@@ -112,6 +133,7 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         .then(settings => {
           const apply = (): void => {
             sidebar.botsRefreshInterval = readSettings(settings.composite).botsRefreshInterval;
+            access.refreshSeconds = sidebar.botsRefreshInterval;
           };
           apply();
           settings.changed.connect(apply);
@@ -129,4 +151,13 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [corePlugin, sidebarPlugin];
+export default [
+  corePlugin,
+  sidebarPlugin,
+  logsPlugin,
+  alertsPlugin,
+  aifixPlugin,
+  auditPlugin,
+  promotePlugin,
+  bridgePlugin
+];

@@ -19,7 +19,7 @@ import { DEFAULT_SETTINGS } from './settings';
 /** What the sidebar shows: still asking, an answer, or why there is none. */
 export type VaultStatus =
   | { kind: 'loading' }
-  | { kind: 'ready'; state: VaultState; totpEnabled?: boolean }
+  | { kind: 'ready'; state: VaultState; totpEnabled?: boolean; locksAt?: number }
   | { kind: 'error'; message: string; unreachable: boolean };
 
 /** The sandbox levels shown under the vault: fetched on opening and on refresh, not polled. */

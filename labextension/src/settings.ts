@@ -7,6 +7,9 @@
  */
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
+/** The plugin whose settings these are (the core plugin); every plugin reads them from it. */
+export const SETTINGS_PLUGIN_ID = 'watchdog-lab:plugin';
+
 export interface IWatchdogLabSettings {
   /** Seconds between vault state requests while the sidebar is visible. */
   vaultRefreshInterval: number;
@@ -14,16 +17,26 @@ export interface IWatchdogLabSettings {
   vaultRefreshBackoffLimit: number;
   /** Seconds between bot list requests while the sidebar is visible. */
   botsRefreshInterval: number;
+  /** The most lines one bot log view holds. */
+  logBufferLines: number;
+  /** Whether a bot's crash is announced with a notification. */
+  crashNotifications: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<IWatchdogLabSettings> = {
   vaultRefreshInterval: 5,
   vaultRefreshBackoffLimit: 60,
-  botsRefreshInterval: 5
+  botsRefreshInterval: 5,
+  logBufferLines: 100_000,
+  crashNotifications: true
 };
 
 /** The bounds the schema declares, applied again so a hand-edited value cannot stall the poll. */
 export const SETTING_BOUNDS = { minimum: 1, maximum: 3600 } as const;
+
+/** The bounds of `logBufferLines`: below, a burst scrolls out of reach at once; above, a view
+ * could take gigabytes. */
+export const LOG_BUFFER_BOUNDS = { minimum: 1000, maximum: 1_000_000 } as const;
 
 /**
  * The settings to use for a composite value from the registry.
@@ -44,7 +57,27 @@ export function readSettings(composite: ReadonlyPartialJSONObject): IWatchdogLab
     composite.botsRefreshInterval,
     DEFAULT_SETTINGS.botsRefreshInterval
   );
-  return { vaultRefreshInterval, vaultRefreshBackoffLimit, botsRefreshInterval };
+  const logBufferLines = linesOr(composite.logBufferLines, DEFAULT_SETTINGS.logBufferLines);
+  const crashNotifications =
+    typeof composite.crashNotifications === 'boolean'
+      ? composite.crashNotifications
+      : DEFAULT_SETTINGS.crashNotifications;
+  return {
+    vaultRefreshInterval,
+    vaultRefreshBackoffLimit,
+    botsRefreshInterval,
+    logBufferLines,
+    crashNotifications
+  };
+}
+
+function linesOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' &&
+    Number.isInteger(value) &&
+    value >= LOG_BUFFER_BOUNDS.minimum &&
+    value <= LOG_BUFFER_BOUNDS.maximum
+    ? value
+    : fallback;
 }
 
 function secondsOr(value: unknown, fallback: number): number {

@@ -1,15 +1,20 @@
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+import type { CommandRegistry } from '@lumino/commands';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { WatchdogApiClient } from './api';
+import { AccessContext } from './components/access/ConnectionUsage';
+import { AccessModel } from './components/access/model';
+import { NotebookAccessSection } from './components/access/NotebookAccessSection';
 import { BotsSection } from './components/bots/BotsSection';
 import { ConnectionsSection } from './components/connections/ConnectionsSection';
 import { SandboxView } from './components/SandboxView';
 import { VaultStatusView } from './components/VaultStatusView';
 import { VaultSection } from './components/vault/VaultSection';
 import { watchdogIcon } from './icons';
+import { CommandsContext } from './logs/commands';
 import { VaultModel } from './model';
 import { DEFAULT_SETTINGS } from './settings';
 import { loadTranslation } from './translation';
@@ -26,6 +31,11 @@ export namespace WatchdogSidebar {
     /** The client the sections that change things (connections) send through; without it
      * they are not shown. */
     api?: WatchdogApiClient | null;
+    /** The application's commands, for the buttons that open other views (a bot's log). */
+    commands?: CommandRegistry | null;
+    /** The current notebook's access and each connection's usage; without it the notebook
+     * access card is not shown. Shared, not owned: the sidebar never disposes it. */
+    access?: AccessModel | null;
     translator?: ITranslator | null;
   }
 }
@@ -41,6 +51,8 @@ export class WatchdogSidebar extends ReactWidget {
     super();
     this._model = options.model;
     this._api = options.api ?? null;
+    this._commands = options.commands ?? null;
+    this._access = options.access ?? null;
     this._trans = loadTranslation(options.translator);
     this.id = SIDEBAR_ID;
     this.addClass('jp-WatchdogLab-sidebar');
@@ -75,6 +87,14 @@ export class WatchdogSidebar extends ReactWidget {
   }
 
   protected render(): JSX.Element {
+    return (
+      <CommandsContext.Provider value={this._commands}>
+        <AccessContext.Provider value={this._access}>{this._panel()}</AccessContext.Provider>
+      </CommandsContext.Provider>
+    );
+  }
+
+  private _panel(): JSX.Element {
     const trans = this._trans;
     return (
       <div className="jp-WatchdogLab-panel" data-testid="watchdog-sidebar">
@@ -96,6 +116,7 @@ export class WatchdogSidebar extends ReactWidget {
               {this._api && (
                 <ConnectionsSection api={this._api} vault={this._model.status} trans={trans} />
               )}
+              {this._access && <NotebookAccessSection model={this._access} trans={trans} />}
               {this._api && (
                 <BotsSection
                   api={this._api}
@@ -153,7 +174,9 @@ export class WatchdogSidebar extends ReactWidget {
     });
   };
 
+  private _access: AccessModel | null;
   private _api: WatchdogApiClient | null;
+  private _commands: CommandRegistry | null;
   private _botsRefreshInterval = DEFAULT_SETTINGS.botsRefreshInterval;
   private _model: VaultModel;
   private _refreshing = false;

@@ -2,8 +2,11 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { WatchdogApiClient } from '../../api';
+import { AIFixCommandIDs } from '../../aifix/commands';
 import { errorMessage } from '../../connections';
+import { CommandsContext, OPEN_BOT_LOGS } from '../../logs/commands';
 import { botBadge, IBotSummary, sandboxConfined } from './bots';
+import { RunsList } from './RunsList';
 
 export interface IBotItemProps {
   api: WatchdogApiClient;
@@ -25,6 +28,7 @@ export function BotItem(props: IBotItemProps): JSX.Element {
   const [busy, setBusy] = React.useState<Action | null>(null);
   const [confirming, setConfirming] = React.useState(false);
   const [error, setError] = React.useState<string | null>(null);
+  const commands = React.useContext(CommandsContext);
 
   const badge = botBadge(bot, trans);
   const confined = sandboxConfined(bot.sandbox);
@@ -125,6 +129,28 @@ export function BotItem(props: IBotItemProps): JSX.Element {
             <ActionButton action="start" label={trans.__('Start')} busy={busy} onRun={run} />
           )}
           <ActionButton action="restart" label={trans.__('Restart')} busy={busy} onRun={run} />
+          {commands?.hasCommand(OPEN_BOT_LOGS) && (
+            <button
+              type="button"
+              className="jp-mod-styled wd-bots-button"
+              data-testid="wd-bots-logs"
+              aria-label={trans.__('Show the log of %1', bot.name)}
+              onClick={() => void commands.execute(OPEN_BOT_LOGS, { bot: bot.name })}
+            >
+              {trans.__('Logs')}
+            </button>
+          )}
+          {bot.state === 'crashed' && commands?.hasCommand(AIFixCommandIDs.fixBot) && (
+            <button
+              type="button"
+              className="jp-mod-styled wd-bots-button"
+              data-testid="wd-bots-fix"
+              aria-label={trans.__('Fix the failed run of %1 with AI', bot.name)}
+              onClick={() => void commands.execute(AIFixCommandIDs.fixBot, { bot: bot.name })}
+            >
+              {trans.__('Fix with AI')}
+            </button>
+          )}
           <button
             type="button"
             className="jp-mod-styled wd-bots-button"
@@ -137,6 +163,7 @@ export function BotItem(props: IBotItemProps): JSX.Element {
           </button>
         </div>
       )}
+      <RunsList api={api} bot={bot.name} trans={trans} />
     </li>
   );
 }

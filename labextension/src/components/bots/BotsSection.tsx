@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { WatchdogApiClient } from '../../api';
 import { errorMessage } from '../../connections';
+import { botsChanged } from '../../promote/events';
 import { IBotSummary } from './bots';
 import { BotItem } from './BotItem';
 
@@ -39,6 +40,13 @@ export function BotsSection(props: IBotsSectionProps): JSX.Element {
       setListing({ kind: 'error', message: errorMessage(error) });
     }
   }, [api]);
+
+  // A promote from a notebook's toolbar lists the new bot at once, not at the next poll.
+  React.useEffect(() => {
+    const onPromoted = (): void => void reload();
+    botsChanged.connect(onPromoted);
+    return () => void botsChanged.disconnect(onPromoted);
+  }, [reload]);
 
   React.useEffect(() => {
     if (!active) {

@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import { WatchdogApiClient } from '../../api';
 import { IConnectionSummary } from '../../connections';
+import { ConnectionUsageView } from '../access/ConnectionUsage';
 import { RemoveConnectionForm } from './RemoveConnectionForm';
 import { RenameConnectionForm } from './RenameConnectionForm';
 
@@ -68,6 +69,7 @@ export function ConnectionList(props: IConnectionListProps): JSX.Element {
                 ))}
               </dl>
             )}
+            {!corrupted && <ConnectionUsageView connectionId={connection.id} trans={trans} />}
             {formOpen === null && (
               <div className="wd-conn-actions">
                 {!corrupted && connection.name !== null && (

@@ -1,7 +1,10 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
+import { CommandsContext } from '../../logs/commands';
 import { VaultModel, VaultStatus } from '../../model';
+import { OPEN_AUDIT_COMMAND } from '../audit/command';
+import { VaultCountdown } from './VaultCountdown';
 import { VaultCreateForm } from './VaultCreateForm';
 import { VaultLockButton } from './VaultLockButton';
 import { VaultPasswordChangeForm } from './VaultPasswordChangeForm';
@@ -14,7 +17,8 @@ import { VaultUnlockForm } from './VaultUnlockForm';
  * model, which asks the server for the new state right after, so the card changes without
  * waiting for the poll.
  *
- * The server does not say when the auto-lock will fire, so no countdown is shown.
+ * While unlocked, the card counts down to the auto-lock from the deadline the last poll gave,
+ * and offers the audit trail (when the application's commands include the audit view).
  */
 export function VaultSection(props: {
   status: VaultStatus;
@@ -22,6 +26,8 @@ export function VaultSection(props: {
   trans: TranslationBundle;
 }): JSX.Element | null {
   const { status, model, trans } = props;
+  const refresh = React.useCallback(() => void model.refresh(), [model]);
+  const commands = React.useContext(CommandsContext);
   if (status.kind !== 'ready') {
     return null;
   }
@@ -45,7 +51,20 @@ export function VaultSection(props: {
     case 'unlocked':
       return (
         <div className="wd-vault-actions" data-testid="wd-vault-actions">
+          {status.locksAt !== undefined && (
+            <VaultCountdown locksAt={status.locksAt} trans={trans} onExpired={refresh} />
+          )}
           <VaultLockButton onLock={() => model.lock()} trans={trans} />
+          {commands?.hasCommand(OPEN_AUDIT_COMMAND) && (
+            <button
+              type="button"
+              className="jp-mod-styled wd-access-auditButton"
+              data-testid="wd-open-audit"
+              onClick={() => void commands.execute(OPEN_AUDIT_COMMAND)}
+            >
+              {trans.__('Open the audit log')}
+            </button>
+          )}
           <VaultPasswordChangeForm
             onChange={(oldPassword, newPassword) => model.changePassword(oldPassword, newPassword)}
             trans={trans}
