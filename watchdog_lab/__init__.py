@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .ipython.panel import panel
     from .sdk import Connection, connection, connections
     from .sdk.errors import ConnectionNotAvailable, SdkError
 
@@ -22,6 +23,7 @@ __all__ = [
     "__version__",
     "connection",
     "connections",
+    "panel",
 ]
 
 
@@ -49,6 +51,8 @@ def __getattr__(name: str) -> Any:
         from .sdk.bot import current_bot
 
         return current_bot()
+    if name == "panel":
+        return _panel()
     if name == "state":
         return _state()
     if name == "log":
@@ -56,6 +60,22 @@ def __getattr__(name: str) -> Any:
 
         return get_logger()
     raise AttributeError(f"module 'watchdog_lab' has no attribute {name!r}")
+
+
+def _panel() -> Any:
+    """``wd.panel``: the notebook panel; in a bot, a no-op, so that a promoted notebook's panel
+    cell runs headless without ipywidgets (which a bot's venv does not carry)."""
+    from .sdk.bot import current_bot
+
+    if current_bot() is not None:
+        return _no_panel
+    from .ipython.panel import panel
+
+    return panel
+
+
+def _no_panel() -> None:
+    """The panel inside a bot: nothing to show, nobody to show it to."""
 
 
 _STATE: Any = None
