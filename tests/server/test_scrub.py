@@ -115,6 +115,35 @@ async def test_widget_state_in_metadata_is_scrubbed(
     assert SECRET not in (jp_root_dir / "widgets.ipynb").read_text()
 
 
+async def test_a_saved_password_widget_is_emptied_whatever_it_holds(
+    jp_fetch, jp_root_dir: Path
+) -> None:
+    """The vault password is no connection value: no redactor knows it, so a Password widget's
+    saved value is emptied by what it is, not by what it holds."""
+    typed = "my vault password, typed while a cell ran"
+    state = {
+        "password-model": {
+            "model_name": "PasswordModel",
+            "model_module": "@jupyter-widgets/controls",
+            "state": {"value": typed, "description": "Vault password"},
+        },
+        "text-model": {
+            "model_name": "TextModel",
+            "model_module": "@jupyter-widgets/controls",
+            "state": {"value": "BTC-USD"},
+        },
+    }
+    nb = new_notebook(cells=[new_code_cell("wd.panel()")])
+    nb.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {"version_major": 2, "state": state}
+    }
+    await save_notebook(jp_fetch, "panel.ipynb", nb)
+    saved = json.loads((jp_root_dir / "panel.ipynb").read_text())
+    models = saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert models["password-model"]["state"] == {"value": "", "description": "Vault password"}
+    assert models["text-model"]["state"]["value"] == "BTC-USD"
+
+
 async def test_text_files_are_saved_as_written_and_reported(
     jp_fetch, known_secret, jp_root_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -9,8 +9,11 @@ What is scrubbed, with the server's redactor (known values and their encodings, 
 catalogue):
 
 - notebooks: every output (``redact_notebook``), and the notebook and cell metadata, where
-  widget state can hold a value typed into a widget. Cell sources are left as written: they are
-  code the user typed, and silently rewriting code changes what it does.
+  widget state can hold a value typed into a widget. A ``Password`` widget's value is emptied
+  whatever it holds: the vault password is no connection value, so the redactor does not know
+  it, and "Save Widget State Automatically" would otherwise write one typed while a cell ran.
+  Cell sources are left as written: they are code the user typed, and silently rewriting code
+  changes what it does.
 - plain files (``.py``, ``.env``, ...) are not rewritten, for the same reason; a save that holds
   a known value is reported in the server log (connection and field, never the value).
 
@@ -61,7 +64,9 @@ class ContentsScrubber:
         """A copy of ``nb`` with outputs and metadata redacted (sources untouched)."""
         clean = redact_notebook(nb, self.redactor)
         if isinstance(clean.get("metadata"), dict):
-            clean["metadata"] = _same_kind(redact_value(clean["metadata"], self.redactor), nb)
+            metadata = redact_value(clean["metadata"], self.redactor)
+            _blank_passwords(metadata)
+            clean["metadata"] = _same_kind(metadata, nb)
         for cell in clean.get("cells", []):
             if isinstance(cell.get("metadata"), dict):
                 cell["metadata"] = _same_kind(redact_value(cell["metadata"], self.redactor), nb)
@@ -78,6 +83,26 @@ class ContentsScrubber:
                 path,
                 ", ".join(labels),
             )
+
+
+#: Where ipywidgets keeps saved widget state, and the model of a ``Password`` widget.
+WIDGET_STATE_KEY = "application/vnd.jupyter.widget-state+json"
+PASSWORD_MODEL = "PasswordModel"  # noqa: S105 - a widget model name
+
+
+def _blank_passwords(metadata: dict[str, Any]) -> None:
+    """Empty the value of every saved ``Password`` widget in a notebook's metadata."""
+    widgets = metadata.get("widgets")
+    saved = widgets.get(WIDGET_STATE_KEY) if isinstance(widgets, dict) else None
+    models = saved.get("state") if isinstance(saved, dict) else None
+    if not isinstance(models, dict):
+        return
+    for model in models.values():
+        if not isinstance(model, dict) or model.get("model_name") != PASSWORD_MODEL:
+            continue
+        state = model.get("state")
+        if isinstance(state, dict) and state.get("value"):
+            state["value"] = ""
 
 
 def _same_kind(value: Any, original: Any) -> Any:
