@@ -5,9 +5,12 @@ real bots (uv venvs from the shared test cache)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
+from typing import Any
 
+import nbformat
 import pytest
 from traitlets.config import Config
 
@@ -56,7 +59,7 @@ async def test_wd_promote_shows_the_steps_and_starts_this_notebook(
 ) -> None:
     kernel, out = await promoted(kernels, jp_root_dir, TICKER)
     out.check()
-    assert f"Promoting {NOTEBOOK}" in out.stdout
+    assert f"Promoting {NOTEBOOK} as last saved" in out.stdout  # no lab extension here
     assert "Bot 'ticker' is" in out.stdout
     assert len(out.stdout.splitlines()) > 4  # the job's steps were shown as they came
     assert "ticker" in await wait_output(kernel, "%wd bots", "running")
@@ -116,3 +119,36 @@ async def test_wd_delete_asks_for_the_password(kernels, kalshi, jp_root_dir) -> 
     deleted = (await kernel.run("%wd delete gone", stdin=[PASSWORD])).check()
     assert "deleted" in deleted.stdout
     assert "No bots yet" in (await kernel.run("%wd bots")).check().stdout
+
+
+async def test_wd_promote_saves_the_notebook_first_through_the_lab_extension(
+    kernels, kalshi, jp_root_dir, jp_fetch, api
+) -> None:
+    """A stand-in for the lab extension's bridge: on the kernel's save request it writes the
+    notebook as the browser holds it (with an edit not yet saved), through the contents API."""
+    write_notebook(jp_root_dir / NOTEBOOK, "print('as saved before')")
+    kernel = await loaded(kernels)
+    edited = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('edited since')")])
+    saves: list[asyncio.Future[object]] = []
+    printed: list[str] = []
+
+    def front_end(msg: dict[str, Any]) -> None:
+        content = msg["content"]
+        if msg["header"]["msg_type"] == "stream":
+            printed.append(content["text"])
+        if msg["header"]["msg_type"] == "comm_msg" and content["data"].get("action") == "save":
+            body = json.dumps({"type": "notebook", "format": "json", "content": edited})
+            saves.append(
+                asyncio.ensure_future(
+                    jp_fetch("api", "contents", NOTEBOOK, method="PUT", body=body)
+                )
+            )
+
+    reply = await kernel.client.execute_interactive(
+        "%wd promote --name edited --no-start", output_hook=front_end, timeout=180
+    )
+    assert reply["content"]["status"] == "ok"
+    assert len(saves) == 1
+    assert f"Saved {NOTEBOOK}; promoting it as it is now." in "".join(printed)
+    promoted = await api.get("bots/edited/notebook")
+    assert "".join(promoted.json["notebook"]["cells"][0]["source"]) == "print('edited since')"

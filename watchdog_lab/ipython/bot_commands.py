@@ -1,14 +1,15 @@
 """``%wd bots | promote | start | stop | restart | delete | logs``: the bots, from a notebook.
 
 They print what the ``watchdog-lab bots`` commands print (the same tables and log lines), over
-the kernel's broker token. ``promote`` promotes this notebook as last saved (its path comes
-from the kernel's session, never from the line), shows the dependencies with the policy's
-verdicts before anything installs, and follows the promote job step by step. Deleting a bot and
-giving one connections need the vault password.
+the kernel's broker token. ``promote`` asks the front end to save this notebook, then promotes
+the saved file (its path comes from the kernel's session, never from the line): it shows the
+dependencies with the policy's verdicts before anything installs, and follows the promote job
+step by step. Deleting a bot and giving one connections need the vault password.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ PROMOTE = (
 LOGS = "%wd logs BOT [-n N] [--follow]"
 #: How often a promote job and a followed log are asked for news.
 POLL_SECONDS = 0.25
+#: How long ``%wd promote`` waits for the front end to save the notebook, and how often it
+#: looks (the lab extension saves in well under a second).
+SAVE_WAIT_SECONDS = 3.0
+SAVE_POLL_SECONDS = 0.1
 #: Lines ``%wd logs`` shows without ``-n``.
 DEFAULT_LOG_LINES = 20
 #: Records asked for at once while following (the server's page limit is larger).
@@ -121,9 +126,15 @@ def promote(magics: Magics, line: str) -> None:
     except cli_errors.UsageError as error:
         raise UsageError(str(error)) from None
     client = magics.client()
-    plan = call(lambda: client.plan(options.allow_packages))
+    plan, saved = _plan_after_saving(client, options.allow_packages)
     notebook = str(plan.get("notebook", ""))
-    print(f"Promoting {notebook} as last saved (save it first to include recent edits).")
+    if saved:
+        print(f"Saved {notebook}; promoting it as it is now.")
+    else:
+        print(
+            f"Promoting {notebook} as last saved: the front end did not save it (the WatchDog "
+            "Lab lab extension saves it first; elsewhere, save before promoting)."
+        )
     _print_dependencies(plan)
     if not plan.get("ok", False):
         raise UsageError(_refusal(plan))
@@ -156,6 +167,43 @@ def promote(magics: Magics, line: str) -> None:
     else:
         job = call(lambda: send(None))
     _follow_job(client, job)
+
+
+def _plan_after_saving(
+    client: BrokerClient, allow_packages: list[str]
+) -> tuple[dict[str, Any], bool]:
+    """Ask the front end to save this notebook, then the plan of the saved file; and whether
+    the save happened.
+
+    The answer to the save request comes as a message on the shell channel, which the kernel
+    reads only once this cell ends, so it cannot be waited for here. What can be watched is the
+    file: the plan says when it was last written, and a save shows as that time moving past the
+    moment of asking. Without the lab extension nothing moves, and after
+    :data:`SAVE_WAIT_SECONDS` the last saved version is what gets promoted.
+    """
+    from .panel.bridge import FrontendBridge
+
+    asked = time.time()
+    absent = threading.Event()
+
+    def answered(answer: dict[str, Any]) -> None:
+        if answer.get("absent"):
+            absent.set()
+
+    FrontendBridge().save(answered)
+    deadline = time.monotonic() + SAVE_WAIT_SECONDS
+    plan = call(lambda: client.plan(allow_packages))
+    while not _written_since(plan, asked) and not absent.is_set():
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(SAVE_POLL_SECONDS)
+        plan = call(lambda: client.plan(allow_packages))
+    return plan, _written_since(plan, asked)
+
+
+def _written_since(plan: dict[str, Any], moment: float) -> bool:
+    saved_at = plan.get("saved_at")
+    return isinstance(saved_at, int | float) and saved_at >= moment
 
 
 def _print_dependencies(plan: dict[str, Any]) -> None:
