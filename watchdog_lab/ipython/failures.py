@@ -135,6 +135,15 @@ def install(shell: Any) -> FailureRecorder:
     return recorder
 
 
+def recorder_for(shell: Any) -> FailureRecorder:
+    """The shell's recorder: the one installed (by ``%load_ext`` or an earlier panel), else a
+    new one installed now; without a shell, one that only reads what it is given."""
+    if shell is None:
+        return FailureRecorder(None)
+    installed = _INSTALLED.get(shell)
+    return installed if installed is not None else install(shell)
+
+
 def _from_history(shell: Any) -> Failure | None:
     history = getattr(shell, "history_manager", None)
     exceptions = getattr(history, "exceptions", None)

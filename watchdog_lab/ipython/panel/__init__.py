@@ -82,10 +82,7 @@ class Panel(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 def _recorder(shell: Any) -> failures.FailureRecorder:
     """The recorder ``%load_ext watchdog_lab`` installed, or a new one (the panel works without
     the magics; failures from before it are read from IPython's own history)."""
-    if shell is None:
-        return failures.FailureRecorder(None)
-    installed = failures._INSTALLED.get(shell)
-    return installed if installed is not None else failures.install(shell)
+    return failures.recorder_for(shell)
 
 
 #: The kernel's panel: a new one closes it, so that running the panel cell again does not
