@@ -158,6 +158,13 @@ def test_a_user_promotes_a_notebook_from_its_toolbar_and_reads_its_run(
 
     bot = bot_item(page, BOT_NAME)
     expect(bot.get_by_test_id("wd-bots-state")).to_have_text("Running", timeout=START_TIMEOUT_MS)
+    # Its output streams into the log view the bot's Logs button opens.
+    bot.get_by_test_id("wd-bots-logs").click()
+    logs = page.locator(f'[data-testid="wd-logs-view"][data-bot="{BOT_NAME}"]')
+    expect(logs.get_by_test_id("wd-logs-state")).to_have_text("Live")
+    expect(logs.get_by_test_id("wd-logs-row").filter(has_text='"rounds": 5')).to_have_count(
+        1, timeout=START_TIMEOUT_MS
+    )
     bot.get_by_test_id("wd-bots-stop").click()
     expect(bot.get_by_test_id("wd-bots-state")).to_have_text("Stopped", timeout=STOP_TIMEOUT_MS)
 
