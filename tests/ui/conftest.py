@@ -229,3 +229,12 @@ def artifacts_dir(tmp_path: Path) -> Path:
     target = Path(os.environ.get("WATCHDOG_LAB_UI_ARTIFACTS") or tmp_path / "artifacts")
     target.mkdir(parents=True, exist_ok=True)
     return target
+
+
+@pytest.fixture(scope="session")
+def ui_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's shared uv cache (the folder the bot and server tests use too), so a
+    promote hardlinks its venv instead of downloading anything."""
+    path = tmp_path_factory.getbasetemp() / "uv-cache"
+    path.mkdir(exist_ok=True)
+    return path

@@ -22,9 +22,14 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from .conftest import LabServer, start_lab
-from .test_bots_story import DOCS_IMAGES, FAST_KDF_ARGS
+from .story import (
+    EXPOSE_APP,
+    FAST_KDF_ARGS,
+    notebook_json,
+    open_sidebar,
+    save_screenshots,
+)
 from .test_connections_story import add_generic, expect_nowhere, item
-from .test_sidebar import DARK, EXPOSE_APP, LIGHT, open_sidebar, use_theme
 
 PASSWORD = "correct horse battery staple"
 CONNECTION = "exchange"
@@ -42,23 +47,7 @@ COUNTDOWN = re.compile(r"^(\d+:)?\d{1,2}:\d\d$")
 
 
 def notebook(source: str) -> dict[str, object]:
-    return {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "lookup",
-                "metadata": {},
-                "outputs": [],
-                "source": source,
-            }
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+    return notebook_json(source, ids=("lookup",))
 
 
 @pytest.fixture
@@ -114,27 +103,12 @@ def run_lookup(page: Page) -> Locator:
 
 
 def sidebar_screenshots(page: Page, name: str) -> None:
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    viewport = page.viewport_size
-    page.set_viewport_size(SCREENSHOT_VIEWPORT)
-    for theme, suffix in ((LIGHT, "light"), (DARK, "dark")):
-        use_theme(page, theme)
-        shot = DOCS_IMAGES / f"{name}-{suffix}.png"
-        page.get_by_test_id("watchdog-sidebar").screenshot(path=str(shot))
-        assert shot.stat().st_size > 0
-    use_theme(page, LIGHT)
-    if viewport is not None:
-        page.set_viewport_size(viewport)
+    sidebar = page.get_by_test_id("watchdog-sidebar")
+    save_screenshots(page, sidebar, name, viewport=SCREENSHOT_VIEWPORT)
 
 
 def panel_screenshots(page: Page, panel: Locator, name: str) -> None:
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    for theme, suffix in ((LIGHT, "light"), (DARK, "dark")):
-        use_theme(page, theme)
-        shot = DOCS_IMAGES / f"{name}-{suffix}.png"
-        panel.screenshot(path=str(shot))
-        assert shot.stat().st_size > 0
-    use_theme(page, LIGHT)
+    save_screenshots(page, panel, name)
 
 
 def test_a_user_grants_a_connection_to_a_notebook_uses_it_and_withdraws_it(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -21,8 +20,17 @@ from playwright.sync_api import Locator, Page, expect
 
 from ..aifix.fake_anthropic import FakeAnthropic, tool_use
 from .conftest import LabServer, start_lab
-from .test_bots_story import DOCS_IMAGES, FAST_KDF_ARGS, bot_item, promote, write_notebook
-from .test_sidebar import DARK, EXPOSE_APP, LIGHT, open_sidebar, use_theme
+from .story import (
+    EXPOSE_APP,
+    FAST_KDF_ARGS,
+    bot_item,
+    call,
+    notebook_json,
+    open_sidebar,
+    promote,
+    save_screenshots,
+    write_notebook,
+)
 
 PASSWORD = "correct horse battery staple"
 API_KEY = "sk-ant-api03-Uq4Wm8Zr2Tx6Yb1Nc5Vd9Hf3Jg7Kl0" + "Pz2Xs5Ew8Rt1Yu4Io7Pa0Sd3Fg6"
@@ -48,18 +56,6 @@ KERNEL_TIMEOUT_MS = 90_000
 BOT_NAME = "pricer"
 BOT_BROKEN = 'prices = {"close": 101.5}\nprint(prices["last"])\n'
 BOT_FIXED = 'prices = {"close": 101.5}\nprint(prices.get("last", prices["close"]))\n'
-
-
-def call(lab: LabServer, method: str, route: str, body: object = None) -> dict[str, object]:
-    request = urllib.request.Request(  # noqa: S310 - the local test server
-        f"{lab.base_url}watchdog-lab/{route}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"token {lab.token}", "Content-Type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
-        text = answer.read()
-    return json.loads(text) if text else {}
 
 
 def encodings(secret: str) -> list[str]:
@@ -118,15 +114,6 @@ def vault_with_claude(lab: LabServer) -> None:
     call(lab, "POST", "connections", {"name": "claude", "kind": "anthropic", "fields": fields})
 
 
-@pytest.fixture(scope="session")
-def ui_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's shared uv cache (the Bots story's too), so a promote hardlinks its venv
-    instead of downloading anything."""
-    path = tmp_path_factory.getbasetemp() / "uv-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 @pytest.fixture
 def aifix_bots_lab(
     tmp_path: Path,
@@ -151,23 +138,7 @@ def aifix_bots_lab(
 
 
 def notebook(source: str) -> dict[str, object]:
-    return {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "broken",
-                "metadata": {},
-                "outputs": [],
-                "source": source,
-            }
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+    return notebook_json(source, ids=("broken",))
 
 
 def cell_source(page: Page) -> str:
@@ -182,13 +153,7 @@ def cell_source(page: Page) -> str:
 
 def screenshots(part: Locator, page: Page, name: str) -> None:
     """``docs/images/<name>-light.png`` and ``-dark.png``: ``part`` in each theme."""
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    for theme, suffix in ((LIGHT, "light"), (DARK, "dark")):
-        use_theme(page, theme)
-        shot = DOCS_IMAGES / f"{name}-{suffix}.png"
-        part.screenshot(path=str(shot))
-        assert shot.stat().st_size > 0
-    use_theme(page, LIGHT)
+    save_screenshots(page, part, name)
 
 
 def test_a_user_fixes_a_failing_cell_with_ai_accepts_and_undoes(

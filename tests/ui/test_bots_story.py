@@ -7,43 +7,31 @@ and delete, each seen in the card as the server reports it.
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from .conftest import LabServer, start_lab
-from .test_sidebar import DARK, EXPOSE_APP, LIGHT, open_sidebar, use_theme
-
-#: Where the README's screenshots live.
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-#: The cheapest Argon2 the vault accepts, so the server starts and answers fast.
-FAST_KDF_ARGS = (
-    "--WatchdogLab.argon2_time_cost=1",
-    "--WatchdogLab.argon2_memory_kib=8192",
-    "--WatchdogLab.argon2_parallelism=1",
+from .story import (
+    EXPOSE_APP,
+    FAST_KDF_ARGS,
+    bot_item,
+    call,
+    open_sidebar,
+    promote,
+    save_screenshots,
+    write_notebook,
 )
+
 BOT_NAME = "looper"
 #: A bot that stays running until it is stopped.
 LOOPING_SOURCE = "import time\n\nwhile True:\n    time.sleep(0.2)\n"
-PROMOTE_TIMEOUT = 180.0
 #: A start builds nothing, but the runner and its kernel take a few seconds to come up.
 START_TIMEOUT_MS = 60_000
 #: A stop interrupts, then terminates, then kills the kernel: up to ~15 s.
 STOP_TIMEOUT_MS = 30_000
-
-
-@pytest.fixture(scope="session")
-def ui_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's shared uv cache (the folder the bot and server tests use too), so a
-    promote hardlinks its venv instead of downloading anything."""
-    path = tmp_path_factory.getbasetemp() / "uv-cache"
-    path.mkdir(exist_ok=True)
-    return path
 
 
 @pytest.fixture
@@ -60,66 +48,9 @@ def bots_lab(
     )
 
 
-def write_notebook(lab: LabServer, name: str, source: str) -> None:
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "loop",
-                "metadata": {},
-                "outputs": [],
-                "source": source,
-            }
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    root = lab.log_path.parent / "notebooks"
-    (root / name).write_text(json.dumps(notebook))
-
-
-def call(lab: LabServer, method: str, route: str, body: object = None) -> dict[str, object]:
-    request = urllib.request.Request(  # noqa: S310 - the local test server
-        f"{lab.base_url}watchdog-lab/{route}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"token {lab.token}", "Content-Type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
-        text = answer.read()
-    return json.loads(text) if text else {}
-
-
-def promote(lab: LabServer, notebook: str, name: str) -> None:
-    """Promote over REST and wait for the job: the card must then list the bot, stopped."""
-    job = call(lab, "POST", "bots", {"notebook": notebook, "name": name})
-    deadline = time.monotonic() + PROMOTE_TIMEOUT
-    while time.monotonic() < deadline:
-        job = call(lab, "GET", f"bots/jobs/{job['id']}")
-        if job["state"] == "done":
-            return
-        assert job["state"] == "running", job.get("error")
-        time.sleep(0.5)
-    pytest.fail(f"the promote job did not end within {PROMOTE_TIMEOUT}s: {job}")
-
-
-def bot_item(page: Page, name: str) -> Locator:
-    return page.locator(f'[data-testid="wd-bots-item"][data-name="{name}"]')
-
-
 def card_screenshots(page: Page, name: str) -> None:
     """``docs/images/<name>-light.png`` and ``-dark.png``: the Bots card in each theme."""
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    for theme, suffix in ((LIGHT, "light"), (DARK, "dark")):
-        use_theme(page, theme)
-        shot = DOCS_IMAGES / f"{name}-{suffix}.png"
-        page.get_by_test_id("wd-bots-section").screenshot(path=str(shot))
-        assert shot.stat().st_size > 0
-    use_theme(page, LIGHT)
+    save_screenshots(page, page.get_by_test_id("wd-bots-section"), name)
 
 
 def test_a_user_starts_stops_and_deletes_a_bot_from_the_sidebar(

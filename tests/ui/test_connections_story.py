@@ -20,11 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from playwright.sync_api import Locator, Page, expect
 
 from .conftest import LabServer, start_lab
-from .test_sidebar import DARK, EXPOSE_APP, LIGHT, open_sidebar, use_theme
+from .story import EXPOSE_APP, open_sidebar, save_screenshots
 
 VAULT_PASSWORD = "correct horse battery staple"
-#: The README shows these; the tests keep them current.
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 RSA_BITS = 2048
 RSA_EXPONENT = 65537
 #: Tall enough that the whole sidebar, add form included, fits in a screenshot.
@@ -88,17 +86,8 @@ def add_generic(page: Page, name: str, field: str, value: str) -> Locator:
 
 def screenshots(page: Page, name: str) -> None:
     """``docs/images/<name>-light.png`` and ``-dark.png``: the sidebar as each theme draws it."""
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    viewport = page.viewport_size
-    page.set_viewport_size(SCREENSHOT_VIEWPORT)
-    for theme, suffix in ((LIGHT, "light"), (DARK, "dark")):
-        use_theme(page, theme)
-        shot = DOCS_IMAGES / f"{name}-{suffix}.png"
-        page.get_by_test_id("watchdog-sidebar").screenshot(path=str(shot))
-        assert shot.stat().st_size > 0
-    use_theme(page, LIGHT)
-    if viewport is not None:
-        page.set_viewport_size(viewport)
+    sidebar = page.get_by_test_id("watchdog-sidebar")
+    save_screenshots(page, sidebar, name, viewport=SCREENSHOT_VIEWPORT)
 
 
 def post(lab: LabServer, route: str, body: dict[str, str]) -> None:

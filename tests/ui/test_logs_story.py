@@ -17,17 +17,18 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from .conftest import LabServer, start_lab
-from .test_bots_story import (
-    DOCS_IMAGES,
+from .story import (
+    EXPOSE_APP,
     FAST_KDF_ARGS,
-    START_TIMEOUT_MS,
+    SIDEBAR_TAB,
     bot_item,
     call,
+    open_sidebar,
     promote,
-    ui_uv_cache,  # noqa: F401 - the session's uv cache fixture, shared with the bots story
+    save_screenshots,
     write_notebook,
 )
-from .test_sidebar import DARK, EXPOSE_APP, LIGHT, SIDEBAR_TAB, open_sidebar, use_theme
+from .test_bots_story import START_TIMEOUT_MS
 
 PRINTER = "printer"
 CRASHER = "crasher"
@@ -54,7 +55,7 @@ def logs_lab(
     tmp_path: Path,
     chromium_path: Path,
     installed_lab_extension: Path,
-    ui_uv_cache: Path,  # noqa: F811 - the imported fixture, used by name
+    ui_uv_cache: Path,
 ) -> Iterator[LabServer]:
     yield from start_lab(
         tmp_path / "lab",
@@ -76,13 +77,7 @@ def line_count(view: Locator) -> int:
 
 def screenshots(page: Page, target: Locator | None, name: str) -> None:
     """``docs/images/<name>-light.png`` and ``-dark.png``: of ``target``, or the whole page."""
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    for theme, suffix in ((LIGHT, "light"), (DARK, "dark")):
-        use_theme(page, theme)
-        shot = DOCS_IMAGES / f"{name}-{suffix}.png"
-        (target or page).screenshot(path=str(shot))
-        assert shot.stat().st_size > 0
-    use_theme(page, LIGHT)
+    save_screenshots(page, target, name)
 
 
 def test_a_user_follows_a_bot_log_and_is_told_when_a_bot_crashes(

@@ -21,9 +21,13 @@ from playwright.sync_api import Locator, Page, expect
 
 from ..aifix.fake_anthropic import FakeAnthropic, tool_use
 from .conftest import LabServer, start_lab
-from .test_aifix_story import API_KEY, PASSWORD, call, encodings, vault_with_claude
-from .test_bots_story import DOCS_IMAGES, FAST_KDF_ARGS
-from .test_sidebar import DARK, EXPOSE_APP, LIGHT, use_theme
+from .story import (
+    EXPOSE_APP,
+    FAST_KDF_ARGS,
+    call,
+    save_screenshots,
+)
+from .test_aifix_story import API_KEY, PASSWORD, encodings, vault_with_claude
 
 NOTEBOOK = "panel.ipynb"
 #: A value for the connection added in the panel: typed once, never to be seen again.
@@ -41,13 +45,6 @@ EXPLANATION = "The prices have no 'last' key; fall back to the close price."
 KERNEL_TIMEOUT_MS = 90_000
 PROMOTE_TIMEOUT_MS = 180_000
 WIDGETS_SETTINGS = Path("@jupyter-widgets") / "jupyterlab-manager" / "plugin.jupyterlab-settings"
-
-
-@pytest.fixture(scope="session")
-def ui_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.getbasetemp() / "uv-cache"
-    path.mkdir(exist_ok=True)
-    return path
 
 
 @pytest.fixture
@@ -117,14 +114,7 @@ def open_tab(page: Page, title: str) -> Locator:
 
 def shoot(page: Page, name: str) -> None:
     """``docs/images/panel-<name>-light.png`` and ``-dark.png``: the panel in each theme."""
-    panel = page.locator(".wd-panel-root")
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    for theme, suffix in ((LIGHT, "light"), (DARK, "dark")):
-        use_theme(page, theme)
-        shot = DOCS_IMAGES / f"panel-{name}-{suffix}.png"
-        panel.screenshot(path=str(shot))
-        assert shot.stat().st_size > 0
-    use_theme(page, LIGHT)
+    save_screenshots(page, page.locator(".wd-panel-root"), f"panel-{name}")
 
 
 def type_secret(page: Page, name: str, value: str) -> None:

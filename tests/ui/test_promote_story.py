@@ -20,15 +20,15 @@ from watchdog_lab.bots.kernelspec import kernel_name
 
 from ..bots.wheels import build_wheel
 from .conftest import LabServer, start_lab
-from .test_bots_story import (
-    DOCS_IMAGES,
+from .story import (
+    EXPOSE_APP,
     FAST_KDF_ARGS,
-    START_TIMEOUT_MS,
-    STOP_TIMEOUT_MS,
     bot_item,
     call,
+    open_sidebar,
+    save_screenshots,
 )
-from .test_sidebar import DARK, EXPOSE_APP, LIGHT, open_sidebar, use_theme
+from .test_bots_story import START_TIMEOUT_MS, STOP_TIMEOUT_MS
 
 #: One letter swap from ``requests``: the typosquat rule flags it; the user allows it.
 LOOKALIKE = "reqeusts"
@@ -45,15 +45,6 @@ BODY = (
 PROMOTE_TIMEOUT_MS = 180_000
 
 
-@pytest.fixture(scope="session")
-def promote_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's shared uv cache (the folder the other bot tests use), so a promote
-    hardlinks its venv instead of downloading anything."""
-    path = tmp_path_factory.getbasetemp() / "uv-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 @pytest.fixture
 def wheelhouse(tmp_path: Path) -> Path:
     """A local wheel folder holding the look-alike package, the only place it exists."""
@@ -67,7 +58,7 @@ def promote_lab(
     tmp_path: Path,
     chromium_path: Path,
     installed_lab_extension: Path,
-    promote_uv_cache: Path,
+    ui_uv_cache: Path,
     wheelhouse: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[LabServer]:
@@ -77,7 +68,7 @@ def promote_lab(
         tmp_path / "lab",
         EXPOSE_APP,
         *FAST_KDF_ARGS,
-        f"--WatchdogLab.uv_cache_dir={promote_uv_cache}",
+        f"--WatchdogLab.uv_cache_dir={ui_uv_cache}",
     )
 
 
@@ -105,13 +96,7 @@ def write_parameterised_notebook(lab: LabServer) -> None:
 
 def dialog_screenshots(page: Page, target: Locator, name: str) -> None:
     """``docs/images/<name>-light.png`` and ``-dark.png``."""
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    for theme, suffix in ((LIGHT, "light"), (DARK, "dark")):
-        use_theme(page, theme)
-        shot = DOCS_IMAGES / f"{name}-{suffix}.png"
-        target.screenshot(path=str(shot))
-        assert shot.stat().st_size > 0
-    use_theme(page, LIGHT)
+    save_screenshots(page, target, name)
 
 
 def test_a_user_promotes_a_notebook_from_its_toolbar_and_reads_its_run(

@@ -15,29 +15,18 @@ from playwright.sync_api import Page, expect
 from watchdog_lab.vault import KdfParams, Vault
 
 from .conftest import LabServer, start_lab
+from .story import DARK, EXPOSE_APP, LIGHT, SIDEBAR_TAB, open_sidebar, use_theme
 
 FAST_KDF = KdfParams(time_cost=1, memory_kib=8 * 1024, parallelism=1)
-SIDEBAR_TAB = '.jp-SideBar.jp-mod-left li[data-id="watchdog-lab-sidebar"]'
 VAULT_ROUTE = "/watchdog-lab/vault"
 SANDBOX_ROUTE = "/watchdog-lab/sandbox"
 #: Longer than one poll interval of the front end (5 s), short enough to keep the suite quick.
 POLL_WAIT_MS = 8_000
-#: Lets a test switch themes through JupyterLab's own command (``window.jupyterapp``).
-EXPOSE_APP = "--LabApp.expose_app_in_browser=True"
-LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
 #: The rows of the sandbox card and what the server calls their level.
 SANDBOX_ROWS = {
     "watchdog-sandbox-kernels": ("Notebook kernels", "kernels"),
     "watchdog-sandbox-bots": ("Bots", "bots"),
 }
-
-
-def open_sidebar(page: Page, url: str) -> None:
-    page.goto(url)
-    tab = page.locator(SIDEBAR_TAB)
-    expect(tab).to_be_visible(timeout=60_000)
-    tab.click()
-    expect(page.get_by_test_id("watchdog-sidebar")).to_be_visible()
 
 
 def create_vault(home: Path) -> None:
@@ -115,15 +104,6 @@ def sandbox_levels(lab: LabServer) -> dict[str, Any]:
     """What the running server answers on its sandbox route (as the sidebar asks it)."""
     with urllib.request.urlopen(lab.url("watchdog-lab/sandbox"), timeout=30) as answer:  # noqa: S310
         return json.loads(answer.read())
-
-
-def use_theme(page: Page, theme: str) -> None:
-    page.evaluate(
-        "theme => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme
-    )
-    expect(page.locator("body")).to_have_attribute("data-jp-theme-name", theme)
-    # A theme change covers the page with the splash screen until the new theme is in.
-    expect(page.locator("#jupyterlab-splash")).to_have_count(0)
 
 
 def warn_colour(page: Page) -> str:

@@ -20,17 +20,11 @@ from playwright.sync_api import Page, expect
 from watchdog_lab.vault import InvalidTotpCode, KdfParams, TotpRequired, Vault, WrongPassword
 
 from .conftest import LabServer, start_lab
-from .test_sidebar import DARK, EXPOSE_APP, LIGHT, open_sidebar, use_theme
-
-#: Where the README's screenshots live.
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-
-#: The cheapest Argon2 the vault accepts: a create, unlock or password change costs
-#: milliseconds, not the default's most of a second.
-FAST_KDF_ARGS = (
-    "--WatchdogLab.argon2_time_cost=1",
-    "--WatchdogLab.argon2_memory_kib=8192",
-    "--WatchdogLab.argon2_parallelism=1",
+from .story import (
+    EXPOSE_APP,
+    FAST_KDF_ARGS,
+    open_sidebar,
+    save_screenshots,
 )
 
 FIRST_PASSWORD = "Story-first passphrase 1"
@@ -80,13 +74,7 @@ def vault_state(page: Page):
 
 def sidebar_screenshots(page: Page, name: str) -> None:
     """``docs/images/sidebar-vault-<name>-{light,dark}.png``: the sidebar in each theme."""
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    for theme, suffix in ((LIGHT, "light"), (DARK, "dark")):
-        use_theme(page, theme)
-        shot = DOCS_IMAGES / f"sidebar-vault-{name}-{suffix}.png"
-        page.get_by_test_id("watchdog-sidebar").screenshot(path=str(shot))
-        assert shot.stat().st_size > 0
-    use_theme(page, LIGHT)
+    save_screenshots(page, page.get_by_test_id("watchdog-sidebar"), f"sidebar-vault-{name}")
 
 
 def unlock(page: Page, password: str) -> None:
