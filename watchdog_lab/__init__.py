@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .ipython.panel import panel
     from .sdk import Connection, connection, connections
     from .sdk.errors import ConnectionNotAvailable, SdkError
 
@@ -69,6 +68,8 @@ def _panel() -> Any:
 
     if current_bot() is not None:
         return _no_panel
+    # Not imported for type checkers at module level either: the copy of the SDK in a bot's
+    # venv has no ipython package, and a module-level import of it would fail there.
     from .ipython.panel import panel
 
     return panel
