@@ -147,7 +147,7 @@ async def test_wd_promote_saves_the_notebook_first_through_the_lab_extension(
     reply = await kernel.client.execute_interactive(
         "%wd promote --name edited --no-start", output_hook=front_end, timeout=180
     )
-    assert reply["content"]["status"] == "ok"
+    assert reply["content"]["status"] == "ok", "".join(printed)  # the magic's own words
     assert len(saves) == 1
     assert f"Saved {NOTEBOOK}; promoting it as it is now." in "".join(printed)
     promoted = await api.get("bots/edited/notebook")
