@@ -124,6 +124,17 @@ class BotRouteHandler(WatchdogHandler):
         root = getattr(self.contents_manager, "root_dir", None) or self.serverapp.root_dir
         return root, bool(getattr(self.contents_manager, "allow_hidden", False))
 
+    async def plan(self, notebook: str, allow_packages: list[str]) -> DescribePromotePlan:
+        """The promote plan of ``notebook`` (a path as the file browser shows it, found inside
+        the root only), with ``allow_packages`` allowed; nothing is written or installed."""
+        root, allow_hidden = self.notebook_root()
+
+        def plan(manager: BotManager) -> DescribePromotePlan:
+            found = resolve_notebook(root, notebook, allow_hidden=allow_hidden)
+            return manager.plan(found, notebook, allow_packages)
+
+        return await self.ops.call(plan)
+
     async def promote(self, request: PromoteBot) -> DescribeJob:
         """Check ``request`` at once (its notebook inside the root, its name, its policy),
         then start the promote job; its address goes in ``Location``. The caller has checked
@@ -178,13 +189,7 @@ class PromotePlanHandler(BotRouteHandler):
     @authorized
     async def post(self) -> None:
         body = self.parse_body(CreatePromotePlan)
-        root, allow_hidden = self.notebook_root()
-
-        def plan(manager: BotManager) -> DescribePromotePlan:
-            notebook = resolve_notebook(root, body.notebook, allow_hidden=allow_hidden)
-            return manager.plan(notebook, body.notebook, body.allow_packages)
-
-        self.write_json(await self.ops.call(plan))
+        self.write_json(await self.plan(body.notebook, body.allow_packages))
 
 
 class JobHandler(BotRouteHandler):

@@ -24,8 +24,6 @@ from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 
-from ..bots.plan import DescribePromotePlan
-from ..bots.supervisor import BotManager
 from ..vault.models import CreateConnection
 from .bot_handlers import (
     BotActionHandler,
@@ -34,7 +32,6 @@ from .bot_handlers import (
     BotRouteHandler,
     BotsHandler,
     JobHandler,
-    resolve_notebook,
 )
 from .broker_handlers import KernelRouteHandler
 from .broker_models import (
@@ -158,14 +155,8 @@ class KernelPlanHandler(_KernelBotRoute):
     @allow_unauthenticated
     async def post(self) -> None:
         body = self.parse_body(CreateKernelPlan)
-        shown_as = await self.kernel_notebook()
-        root, allow_hidden = self.notebook_root()
-
-        def plan(manager: BotManager) -> DescribePromotePlan:
-            notebook = resolve_notebook(root, shown_as, allow_hidden=allow_hidden)
-            return manager.plan(notebook, shown_as, body.allow_packages)
-
-        self.write_json(await self.ops.call(plan))
+        notebook = await self.kernel_notebook()
+        self.write_json(await self.plan(notebook, body.allow_packages))
 
 
 class KernelJobHandler(_KernelBotRoute):
