@@ -17,6 +17,7 @@ import pytest
 from traitlets.config import Config
 
 from watchdog_lab.sdk.broker import TOKEN_HEADER
+from watchdog_lab.server.broker_handlers import KernelRouteHandler, _is_loopback
 from watchdog_lab.server.kernel_handlers import routes as kernel_routes
 
 from .botapi import write_notebook
@@ -125,6 +126,36 @@ async def test_the_jupyter_token_alone_gets_nothing_from_the_kernel_routes(api, 
         for method in implemented_methods(handler):
             response = await api.call(method, path, {} if method != "GET" else None)
             assert response.code == 403, (method, path, response.code)
+
+
+def test_every_kernel_route_authenticates_by_kernel_token_and_loopback_first() -> None:
+    """Each route's prepare is the broker's own: the token and the loopback address are checked
+    before any method runs (a route built on another base would skip both)."""
+    for _pattern, handler in kernel_routes():
+        assert issubclass(handler, KernelRouteHandler), handler
+        assert handler.prepare is KernelRouteHandler.prepare, handler
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("10.0.0.5", False),
+        ("192.168.1.2", False),
+        ("::ffff:10.0.0.5", False),
+        ("fe80::1%eth0", False),
+        ("", False),
+        (None, False),
+        ("localhost", False),
+    ],
+)
+def test_only_a_loopback_address_reaches_the_kernel_routes(
+    address: str | None, loopback: bool
+) -> None:
+    assert _is_loopback(address) is loopback
 
 
 async def test_a_kernel_route_answers_only_the_methods_it_lists(kernels, kalshi, api) -> None:
