@@ -80,7 +80,7 @@ def level_of(stream: str, line: str) -> str:
 
 def lines_of(record: dict[str, Any]) -> list[LogLine]:
     """The display lines of one record (a record may hold several lines)."""
-    body = str(record.get("text", record.get("message", "")))
+    body = str(record.get("text", ""))
     body = body.removesuffix("\n")
     stream = str(record.get("stream", ""))
     seq, ts = int(record.get("seq", 0)), float(record.get("ts", 0.0))
