@@ -80,10 +80,16 @@ system-packages:
 lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
 
+# Pytest workers: most tests wait on kernels, servers, venv builds and browsers, so two workers
+# halve the suite even on two cores. Each test module stays on one worker (its module-scoped
+# browser and servers with it); each worker's kernels take TCP ports from a range of their own
+# (tests/ports.py). `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= 2
+
 # CI runs this: the whole lint first (it is fast and fails early), then pytest and jest.
 test: $(TEST_STAMP) system-packages
 	$(MAKE) lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 	$(MAKE) test-js
 
 # The front end's unit tests (jest). The install step's `jlpm install` brings jest; it is run
