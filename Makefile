@@ -59,12 +59,14 @@ install-lab: $(LAB_STAMP)
 
 install: $(TEST_STAMP)
 
-# System packages the tests use: Debian's chromium (browser tests) and bubblewrap (the bot
-# sandbox's fallback level). Without them the tests fail in CI and skip elsewhere.
+# System packages the tests use: Debian's chromium (browser tests), bubblewrap (the bot
+# sandbox's fallback level) and postgresql (vault sync runs a throwaway cluster). Without them
+# the tests fail in CI and skip elsewhere (the sync tests fail everywhere: they never skip).
 system-packages:
 	@missing=""; \
 	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; \
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \

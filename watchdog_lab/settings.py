@@ -28,6 +28,7 @@ from .bots.config import UV_CACHE_ENV, BotsConfig
 from .errors import InvalidSetting
 from .paths import HOME_ENV, home_dir
 from .provisioning.config import KernelsConfig
+from .sync.config import SyncConfig
 from .vault.config import VaultConfig
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
 CONFIG_FILE_NAMES = ("jupyter_server_config", "jupyter_lab_config", "jupyter_watchdog_lab_config")
 
 
-class WatchdogLab(VaultConfig, BotsConfig, KernelsConfig, AIFixConfig):
+class WatchdogLab(VaultConfig, BotsConfig, KernelsConfig, AIFixConfig, SyncConfig):
     """Every ``c.WatchdogLab.*`` setting; each one is checked when the configuration is loaded,
     so a bad value stops the server or the CLI at start with the setting's name."""
 

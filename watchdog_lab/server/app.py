@@ -27,6 +27,7 @@ from .routes import route_table
 
 if TYPE_CHECKING:
     from ..aifix import AIFix
+    from ..sync.automatic import AutomaticSync
 
 
 class WatchdogLab(ExtensionApp, WatchdogLabSettings):
@@ -56,6 +57,7 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         self._bots: BotManager | None = None
         self._bot_ops: BotOperations | None = None
         self._aifix: AIFix | None = None
+        self.automatic_sync: AutomaticSync | None = None
         self.redactor = Redactor()
         self.idle_lock = IdleLock(lambda: self.vault, 0)
         self.broker: KernelBroker | None = None
@@ -141,6 +143,16 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         # the registry must not create one.
         if self.vault.path.exists():
             self.bot_ops.reconcile_soon("server start")
+        if self.sync_automatic:
+            from ..sync.automatic import AutomaticSync
+
+            self.automatic_sync = AutomaticSync(
+                lambda: self.vault,
+                self.sync_interval_seconds,
+                log=self.log,
+                on_change=self.refresh_redactor,
+            )
+            self.automatic_sync.start()
 
     def touch_vault(self) -> None:
         """A vault use (a route, the broker, a bot start): restarts the auto-lock countdown."""
@@ -154,6 +166,9 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         from .serverlog import uninstall_record_redaction
 
         self.idle_lock.stop()
+        if self.automatic_sync is not None:
+            self.automatic_sync.stop()
+            self.automatic_sync = None
         uninstall_record_redaction()
         undo_kernel_sandbox = getattr(self, "_kernel_sandbox_undo", None)
         if undo_kernel_sandbox is not None:

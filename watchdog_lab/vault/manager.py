@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ..paths import home_dir
@@ -92,6 +93,18 @@ _SELECT_HEADER = (
     "SELECT format_version, vault_id, kdf, salt, wrapped_dek, digest, totp, totp_last_step, "
     "mac, audit_public, audit_private FROM vault_header WHERE id = 1"
 )
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    """The data key wrapped under the password, with what the wrapping is bound to: all another
+    home needs to open this vault's records once the password is typed there."""
+
+    format_version: int
+    vault_id: str
+    kdf: str
+    salt: bytes
+    wrapped_dek: bytes
 
 
 class _Header:
@@ -503,6 +516,93 @@ class Vault:
                 ratelimit.forgive(db)
                 audit.record(db, Event.PASSWORD_CHANGED, self._clock(), vault_id=header.vault_id)
             keys.wipe()  # a copy of the data key; an unlocked vault keeps its own
+
+    # ----------------------------------------------------------- another home
+
+    def wrapped_key(self) -> WrappedKey:
+        """What another home needs to open this vault's records with the same password: the
+        data key wrapped under the password, and what that wrapping is bound to. Nothing here
+        opens without the password (the wrapping's associated data covers every other field)."""
+        header = self._header()
+        return WrappedKey(
+            format_version=header.format_version,
+            vault_id=header.vault_id,
+            kdf=header.kdf,
+            salt=bytes(header.salt),
+            wrapped_dek=bytes(header.wrapped_dek),
+        )
+
+    def create_from_wrapped_key(self, password: str, wrapped: WrappedKey) -> None:
+        """Create this home's vault around another home's data key, and leave it unlocked.
+
+        The password must unwrap ``wrapped``; the new header gets its own digest, MAC and audit
+        key. Two-factor stays off: a second factor belongs to one home.
+        """
+        check_password_length(password)
+        if wrapped.format_version != FORMAT_VERSION:
+            raise TamperedHeader(f"unknown format version {wrapped.format_version!r}")
+        header = _Header(
+            (
+                FORMAT_VERSION,
+                wrapped.vault_id,
+                wrapped.kdf,
+                wrapped.salt,
+                wrapped.wrapped_dek,
+                b"",
+                None,
+                0,
+                b"",
+                None,
+                None,
+            )
+        )
+        header.digest = _Header.static_digest(
+            FORMAT_VERSION, wrapped.vault_id, wrapped.kdf, wrapped.salt, wrapped.wrapped_dek
+        )
+        params = header.check_static()
+        with self._lock:
+            if self.exists():
+                raise VaultExists(str(self.path))
+            kek = derive_key(password, header.salt, params)
+            try:
+                dek = unwrap_key(kek, header.wrapped_dek, header.wrap_aad())
+            except DecryptionFailed:
+                raise WrongPassword from None
+            finally:
+                wipe(kek)
+            keys = _Keys(dek)
+            _new_audit_key(keys, header)
+            header.mac = keyed_digest(keys.mac_key, header.mac_input())
+            store = self._open_new()
+            with store.transaction() as db:
+                if db.execute("SELECT COUNT(*) FROM vault_header").fetchone()[0]:
+                    keys.wipe()
+                    raise VaultExists(str(self.path))
+                db.execute(
+                    "INSERT INTO vault_header (id, format_version, vault_id, kdf, salt, "
+                    "wrapped_dek, digest, totp, totp_last_step, mac, audit_public, "
+                    "audit_private) VALUES (1, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, ?)",
+                    (
+                        FORMAT_VERSION,
+                        header.vault_id,
+                        header.kdf,
+                        header.salt,
+                        header.wrapped_dek,
+                        header.digest,
+                        header.mac,
+                        header.audit_public,
+                        header.audit_private,
+                    ),
+                )
+                audit.record(
+                    db,
+                    Event.VAULT_CREATED,
+                    self._clock(),
+                    vault_id=header.vault_id,
+                    note="from another home's wrapped key",
+                )
+            self._vault_id = header.vault_id
+            self._keys = keys
 
     # -------------------------------------------------------------------- TOTP
 
