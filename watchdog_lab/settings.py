@@ -24,6 +24,7 @@ from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
 from .aifix.config import AIFixConfig
+from .backup.config import BackupConfig
 from .bots.config import UV_CACHE_ENV, BotsConfig
 from .errors import InvalidSetting
 from .paths import HOME_ENV, home_dir
@@ -44,7 +45,7 @@ __all__ = [
 CONFIG_FILE_NAMES = ("jupyter_server_config", "jupyter_lab_config", "jupyter_watchdog_lab_config")
 
 
-class WatchdogLab(VaultConfig, BotsConfig, KernelsConfig, AIFixConfig, SyncConfig):
+class WatchdogLab(VaultConfig, BotsConfig, KernelsConfig, AIFixConfig, BackupConfig, SyncConfig):
     """Every ``c.WatchdogLab.*`` setting; each one is checked when the configuration is loaded,
     so a bad value stops the server or the CLI at start with the setting's name."""
 

@@ -19,12 +19,13 @@ from pydantic import ValidationError
 
 from .._version import __version__
 from ..aifix import AIFixError
+from ..backup import BackupError
 from ..bots.errors import BotError
 from ..errors import InvalidSetting
 from ..settings import load_settings
 from ..sync import SyncError
 from ..vault import VaultError
-from . import cmd_audit, cmd_bots, cmd_connections, cmd_doctor, cmd_sync, cmd_vault
+from . import cmd_audit, cmd_backup, cmd_bots, cmd_connections, cmd_doctor, cmd_sync, cmd_vault
 from .console import Console
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, CliError
 from .passwords import NEW_PASSWORD_ENV, PASSWORD_ENV, TOTP_ENV
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd_audit.register(sub, parents)
     cmd_doctor.register(sub, parents)
     cmd_bots.register(sub, parents)
+    cmd_backup.register(sub, parents)
     cmd_sync.register(sub, parents)
     return parser
 
@@ -103,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidSetting as exc:
         console.error(f"{exc} Fix it in your Jupyter config (see `jupyter --paths`).")
         return EXIT_ERROR
-    except (VaultError, BotError, AIFixError, SyncError) as exc:
+    except (VaultError, BotError, AIFixError, BackupError, SyncError) as exc:
         console.error(str(exc))
         return EXIT_ERROR
     except ValidationError as exc:

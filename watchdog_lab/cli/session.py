@@ -11,6 +11,8 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ..backup.restore import recover
+from ..paths import home_dir
 from ..settings import WatchdogLab
 from ..vault import KdfParams, Vault, VaultError, VaultNotFound, VaultState, resolve_kind
 from .console import Console
@@ -36,7 +38,15 @@ class Context:
 
     def vault(self, kdf: KdfParams | None = None) -> Vault:
         """The vault; a new one or a new password gets ``kdf``, else the configured costs."""
+        self._finish_interrupted_restore()
         return Vault(self.home, kdf=kdf or self.settings.kdf)
+
+    def _finish_interrupted_restore(self) -> None:
+        """A restore killed halfway left the home half swapped: finish or undo it before the
+        vault is opened, as the server does when it starts."""
+        done = recover(home_dir(self.home))
+        if done is not None:
+            self.console.note(f"note: {done}.")
 
     def existing_vault(self, kdf: KdfParams | None = None) -> Vault:
         vault = self.vault(kdf)

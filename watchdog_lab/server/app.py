@@ -27,6 +27,8 @@ from .routes import route_table
 
 if TYPE_CHECKING:
     from ..aifix import AIFix
+    from ..backup import BackupManager
+    from ..backup.automatic import AutomaticBackups
     from ..sync.automatic import AutomaticSync
 
 
@@ -57,6 +59,8 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         self._bots: BotManager | None = None
         self._bot_ops: BotOperations | None = None
         self._aifix: AIFix | None = None
+        self._backups: BackupManager | None = None
+        self.automatic_backups: AutomaticBackups | None = None
         self.automatic_sync: AutomaticSync | None = None
         self.redactor = Redactor()
         self.idle_lock = IdleLock(lambda: self.vault, 0)
@@ -90,6 +94,48 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
             self._aifix = self.ai_fix(self.vault, remembered=self.redactor)
         return self._aifix
 
+    @property
+    def backups(self) -> BackupManager:
+        """Snapshots of the home, with the configured retention."""
+        if self._backups is None:
+            from ..backup import BackupManager
+
+            self._backups = BackupManager(
+                home_dir(self.home), retention_days=self.backup_retention_days
+            )
+        return self._backups
+
+    def release_vault(self) -> None:
+        """Close the vault and what holds its database (a restore replaces the file); both
+        reopen on next use, the vault locked."""
+        self._bots = None
+        if self._vault is not None:
+            self._vault.close()
+
+    def _start_automatic_backups(self) -> None:
+        """If configured: back up after vault changes and daily."""
+        from ..backup.automatic import AutomaticBackups, change_marker
+
+        if not self.backup_automatic:
+            return
+
+        def key() -> Any:
+            from ..backup import key_from_vault
+
+            if self.vault.state.value != "unlocked":
+                return None
+            return key_from_vault(self.vault)
+
+        def marker() -> int | None:
+            if not self.vault.exists():
+                return None
+            return change_marker(self.vault.store.query_one)
+
+        self.automatic_backups = AutomaticBackups(
+            self.backups, key, marker, debounce_seconds=self.backup_debounce_seconds, log=self.log
+        )
+        self.automatic_backups.start()
+
     def on_unlock(self) -> None:
         """Call after every successful unlock: secrets become known to the redactor, and bots
         that waited for their connections are started (in the background)."""
@@ -108,6 +154,10 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         serverapp = self.serverapp
         assert serverapp is not None, "jupyter_server loads an extension into its server app"
         self.log.info("WatchDog Lab home: %s", home_dir(self.home))
+        # Before anything opens the vault: finish or undo a restore a kill left half done.
+        done = self.backups.recover()
+        if done is not None:
+            self.log.warning("WatchDog Lab: %s", done)
         # Created here rather than lazily on first request so that a bad home fails at start.
         _ = self.vault
         from ..redact import install_log_redaction
@@ -143,6 +193,7 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         # the registry must not create one.
         if self.vault.path.exists():
             self.bot_ops.reconcile_soon("server start")
+        self._start_automatic_backups()
         if self.sync_automatic:
             from ..sync.automatic import AutomaticSync
 
@@ -157,6 +208,8 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
     def touch_vault(self) -> None:
         """A vault use (a route, the broker, a bot start): restarts the auto-lock countdown."""
         self.idle_lock.touch()
+        if self.automatic_backups is not None:
+            self.automatic_backups.notify()
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table())
@@ -166,6 +219,9 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         from .serverlog import uninstall_record_redaction
 
         self.idle_lock.stop()
+        if self.automatic_backups is not None:
+            self.automatic_backups.stop()
+            self.automatic_backups = None
         if self.automatic_sync is not None:
             self.automatic_sync.stop()
             self.automatic_sync = None

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from tornado import web
 
 from ..aifix import errors as aifix_errors
+from ..backup import errors as backup_errors
 from ..bots import errors as bot_errors
 from ..vault import errors as vault_errors
 from . import broker_errors
@@ -204,6 +205,20 @@ _MAPPINGS: tuple[tuple[type[BaseException], ErrorMapping], ...] = (
     (aifix_errors.MalformedReply, ErrorMapping(502, "ai_malformed_reply")),
     (aifix_errors.NoFix, ErrorMapping(422, "ai_no_fix")),
     (aifix_errors.AIFixError, ErrorMapping(502, "ai_fix_failed")),
+    # Backups. A snapshot needs the data key: while locked that is the vault's state, not bad
+    # input (409, as the sidebar expects); a damaged snapshot is the data's state too.
+    (backup_errors.InvalidBackupId, ErrorMapping(400, "invalid_backup_id")),
+    (backup_errors.BackupNotFound, ErrorMapping(404, "backup_not_found")),
+    (backup_errors.BackupNeedsUnlock, ErrorMapping(409, "backup_needs_unlock")),
+    (backup_errors.BackupTooSoon, ErrorMapping(429, "backup_too_soon")),
+    (backup_errors.NoVaultToBackUp, ErrorMapping(409, "vault_absent")),
+    (backup_errors.BackupWrongPassword, ErrorMapping(422, "wrong_password")),
+    (backup_errors.BackupFromAnotherVault, ErrorMapping(409, "backup_other_vault")),
+    (backup_errors.BackupCorrupted, ErrorMapping(409, "backup_corrupted")),
+    (backup_errors.BotsRunning, ErrorMapping(409, "bots_running")),
+    (backup_errors.RestoreBusy, ErrorMapping(409, "restore_in_progress")),
+    (backup_errors.RestoreTargetNotEmpty, ErrorMapping(409, "restore_target_not_empty")),
+    (backup_errors.BackupError, ErrorMapping(400, "backup_error")),
 )
 
 
@@ -236,6 +251,6 @@ def _retry_after(error: BaseException) -> float | None:
     """The wait a refusal names: the unlock throttle's, or the one Anthropic's rate limit gave."""
     if isinstance(error, vault_errors.Throttled):
         return error.retry_after
-    if isinstance(error, aifix_errors.RateLimited):
+    if isinstance(error, aifix_errors.RateLimited | backup_errors.BackupTooSoon):
         return error.retry_after
     return None

@@ -7,6 +7,7 @@ handlers import the base; the base importing them back would be a cycle).
 from __future__ import annotations
 
 from .aifix_handlers import routes as aifix_routes
+from .backup_handlers import routes as backup_routes
 from .bot_handlers import routes as bot_routes
 from .broker_handlers import routes as broker_routes
 from .handlers import NAMESPACE, NotFoundHandler, WatchdogHandler
@@ -29,5 +30,6 @@ def route_table() -> list[tuple[str, type[WatchdogHandler]]]:
         *sandbox_routes(),
         *aifix_routes(),
         *usage_routes(),
+        *backup_routes(),
         (rf"/{NAMESPACE}/(.*)", NotFoundHandler),
     ]
