@@ -17,6 +17,16 @@ import {
   parseKernelGrants
 } from './components/access/grants';
 import { IAuditPage, parseAuditPage } from './components/audit/audit';
+import {
+  IBackupEntry,
+  IBackupListing,
+  IBackupVerification,
+  IRestoreResult,
+  parseBackupEntry,
+  parseBackupListing,
+  parseRestore,
+  parseVerification
+} from './components/backups/backups';
 import { IRunSummary, parseRuns } from './components/bots/runs';
 import { IConnectionSummary, IKindDescription, parseConnection, parseKind } from './connections';
 import { IPromoteJob, IPromotePlan, IPromoteRequest, parseJob, parsePlan } from './promote/model';
@@ -488,6 +498,58 @@ export class WatchdogApiClient {
       );
     }
     return page;
+  }
+
+  /** The vault's snapshots, newest first, with the retention and the automatic backups'
+   * state. */
+  async listBackups(): Promise<IBackupListing> {
+    return this._backupAnswer(
+      await this.request<unknown>('backups', { method: 'GET' }),
+      parseBackupListing
+    );
+  }
+
+  /** Take a snapshot now; the server refuses while the vault is locked. */
+  async createBackup(): Promise<IBackupEntry> {
+    return this._backupAnswer(
+      await this.request<unknown>('backups', { method: 'POST', body: JSON.stringify({}) }),
+      parseBackupEntry
+    );
+  }
+
+  /** Check a snapshot's files against their seals; a damaged one answers `ok: false`. */
+  async verifyBackup(id: string): Promise<IBackupVerification> {
+    return this._backupAnswer(
+      await this.request<unknown>(`backups/${encodeURIComponent(id)}/verify`, {
+        method: 'POST',
+        body: JSON.stringify({})
+      }),
+      parseVerification
+    );
+  }
+
+  /** Put a snapshot back in place of the vault, confirmed with the vault password; the caller
+   * has already emptied the input the password came from. */
+  async restoreBackup(id: string, password: string): Promise<IRestoreResult> {
+    return this._backupAnswer(
+      await this.request<unknown>(`backups/${encodeURIComponent(id)}/restore`, {
+        method: 'POST',
+        body: JSON.stringify({ password })
+      }),
+      parseRestore
+    );
+  }
+
+  private _backupAnswer<T>(body: unknown, parse: (body: unknown) => T | null): T {
+    const parsed = parse(body);
+    if (parsed === null) {
+      throw this._unknownAnswer(
+        this._trans.__(
+          'The server answered with backups this version of WatchDog Lab does not know. Reload the page after upgrading.'
+        )
+      );
+    }
+    return parsed;
   }
 
   private _unknownBot(): WatchdogApiError {

@@ -8,6 +8,7 @@ import { WatchdogApiClient } from './api';
 import { AccessContext } from './components/access/ConnectionUsage';
 import { AccessModel } from './components/access/model';
 import { NotebookAccessSection } from './components/access/NotebookAccessSection';
+import { BackupsSection } from './components/backups/BackupsSection';
 import { BotsSection } from './components/bots/BotsSection';
 import { ConnectionsSection } from './components/connections/ConnectionsSection';
 import { SandboxView } from './components/SandboxView';
@@ -114,15 +115,31 @@ export class WatchdogSidebar extends ReactWidget {
                 <VaultSection status={this._model.status} model={this._model} trans={trans} />
               </VaultStatusView>
               {this._api && (
-                <ConnectionsSection api={this._api} vault={this._model.status} trans={trans} />
+                <ConnectionsSection
+                  key={`connections-${this._restores}`}
+                  api={this._api}
+                  vault={this._model.status}
+                  trans={trans}
+                />
               )}
               {this._access && <NotebookAccessSection model={this._access} trans={trans} />}
               {this._api && (
                 <BotsSection
+                  key={`bots-${this._restores}`}
                   api={this._api}
                   active={this._visible}
                   interval={this._botsRefreshInterval * MS_PER_SECOND}
                   trans={trans}
+                />
+              )}
+              {this._api && (
+                <BackupsSection
+                  api={this._api}
+                  vault={this._model.status}
+                  active={this._visible}
+                  interval={this._botsRefreshInterval * MS_PER_SECOND}
+                  trans={trans}
+                  onRestored={this._onRestored}
                 />
               )}
               <SandboxView sandbox={this._model.sandbox} trans={trans} />
@@ -174,12 +191,23 @@ export class WatchdogSidebar extends ReactWidget {
     });
   };
 
+  /** A restore replaced the vault's contents under every card: the vault state and the
+   * notebook access are asked for again, and the connections and bots cards are mounted
+   * afresh (a new key), which lists again and closes any form about a record now gone. */
+  private _onRestored = (): void => {
+    this._restores += 1;
+    void this._model.refresh();
+    void this._access?.refresh();
+    this.update();
+  };
+
   private _access: AccessModel | null;
   private _api: WatchdogApiClient | null;
   private _commands: CommandRegistry | null;
   private _botsRefreshInterval = DEFAULT_SETTINGS.botsRefreshInterval;
   private _model: VaultModel;
   private _refreshing = false;
+  private _restores = 0;
   private _trans: TranslationBundle;
   private _visible = false;
 }
