@@ -389,3 +389,42 @@ def test_a_password_change_travels_for_new_homes(
     clone(third, database.target(), new_password)
     assert _fields(third, "desk") == {"token": TOKEN}
     third.close()
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: the pull dies where it stands and no handler runs."""
+
+
+def test_a_pull_killed_before_it_saved_its_state_is_safe_to_repeat(
+    pair: tuple[Sync, Sync], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The state is saved once per pull: a kill loses the notes of records already applied,
+    # and the next pull must adopt them rather than add, rename or conflict.
+    sync_a, sync_b = pair
+    for number in range(6):
+        _add(sync_a.vault, f"feed-{number}", token=f"{TOKEN}-{number}")
+    sync_a.vault.update_connection("desk", UpdateConnection(fields={"token": "tok_changed_22"}))
+    sync_a.push()
+    applied = [0]
+    real_pull_one = Sync._pull_one
+
+    def dying(self: Sync, *args: object, **kwargs: object) -> None:
+        real_pull_one(self, *args, **kwargs)  # type: ignore[arg-type]
+        applied[0] += 1
+        if applied[0] == 5:
+            raise _Killed
+
+    monkeypatch.setattr(Sync, "_pull_one", dying)
+    monkeypatch.setattr(type(sync_b._files), "save", lambda self, state: None)
+    with pytest.raises(_Killed):
+        sync_b.pull()
+    monkeypatch.undo()
+
+    report = sync_b.pull()
+
+    assert report.conflicts == [] and report.problems == []
+    names = sorted(c.name for c in sync_b.vault.list_connections() if c.name)
+    assert names == sorted(["desk", SYNC_NAME, *(f"feed-{n}" for n in range(6))])
+    assert _fields(sync_b.vault, "desk") == {"token": "tok_changed_22"}
+    assert {r.state for r in sync_b.status().records} == {"in-sync"}
+    assert sync_b.push().pushed == []

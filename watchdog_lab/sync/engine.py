@@ -267,7 +267,8 @@ class Sync:
             local = self._local(state)
             # Give new records their ids before anything is sent: if the answer to the commit
             # is lost, the next push must find the same ids on the server, not make new ones.
-            fresh = [lid for lid in local if state.record_for_local(lid) is None]
+            mapped = state.mapped_locals()
+            fresh = [lid for lid in local if lid not in mapped]
             for local_id in fresh:
                 state.records[str(uuid.uuid4())] = RecordState(local_id, 0, "")
             if fresh:
@@ -436,10 +437,17 @@ class Sync:
             local = self._local(state)
             # Deletions first, then the rest: a name freed on the other home can be reused.
             order = sorted(rows, key=lambda rid: (not rows[rid].deleted, rid))
-            for record_id in order:
-                self._pull_one(
-                    state, cipher, local, rows[record_id], opened[record_id], forced, report
-                )
+            # The state is saved once, after the loop (or on an error, as far as it got): a
+            # pull killed before that is safe to repeat, as applying a record is idempotent (a
+            # connection already added or changed to the server's content is adopted, not
+            # added twice), while a save per record made a clone's cost grow with the square of
+            # the record count.
+            try:
+                for record_id in order:
+                    self._pull_one(
+                        state, cipher, local, rows[record_id], opened[record_id], forced, report
+                    )
+            finally:
                 self._files.save(state)
             for record_id, rec in sorted(self._in_scope(state).items()):
                 if rec.version > 0 and record_id not in rows and not rec.deleted:

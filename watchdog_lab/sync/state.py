@@ -51,6 +51,10 @@ class SyncState:
     def configured(self) -> bool:
         return self.connection_id is not None
 
+    def mapped_locals(self) -> set[str]:
+        """The local ids that have a record id: one pass, for a check per local record."""
+        return {rec.local_id for rec in self.records.values() if rec.local_id is not None}
+
     def record_for_local(self, local_id: str) -> str | None:
         for record_id, rec in self.records.items():
             if rec.local_id == local_id:
@@ -105,7 +109,9 @@ class StateFile:
 
     def save(self, state: SyncState) -> None:
         ensure_private_dir(self.folder)
-        text = json.dumps(state.to_json(), indent=1, sort_keys=True)
+        # No indent: json's C encoder only runs without one, and a pull or push of a thousand
+        # records writes this file with a line per record otherwise.
+        text = json.dumps(state.to_json(), sort_keys=True, separators=(",", ":"))
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".state.", suffix=".tmp")
         try:
             os.fchmod(fd, PRIVATE_FILE_MODE)
