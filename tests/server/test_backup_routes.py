@@ -12,7 +12,8 @@ from urllib.parse import quote
 import pytest
 from traitlets.config import Config
 
-from watchdog_lab.backup import BackupManager
+from watchdog_lab.backup import BackupManager, key_from_vault
+from watchdog_lab.vault import RateLimitPolicy, Vault
 
 from .conftest import server_config
 
@@ -204,3 +205,22 @@ async def test_restore_is_refused_while_a_bot_runs(api, watchdog_home: Path) -> 
     assert (refused.code, refused.json["reason"]) == (409, "bots_running")
     assert "stop them first" in refused.json["message"]
     assert (await api.get("vault")).json["state"] == "unlocked"  # nothing was touched
+
+
+async def test_prune_removes_snapshots_past_the_retention_but_never_the_newest(
+    api, watchdog_home: Path
+) -> None:  # type: ignore[no-untyped-def]
+    await _vault_with_connection(api)
+    with Vault(watchdog_home, rate_limit=RateLimitPolicy(free_attempts=100)) as vault:
+        vault.unlock(PASSWORD)
+        key = key_from_vault(vault)
+        made = {}
+        for days in (40, 31):
+            then = time.time() - days * 86400
+            made[days] = BackupManager(watchdog_home, clock=lambda t=then: t).create(key).id
+
+    pruned = await api.post("backups/prune", {})
+
+    assert pruned.code == 200, pruned.text
+    assert pruned.json == {"removed": [made[40]], "retention_days": 30}
+    assert [b["id"] for b in (await api.get("backups")).json["backups"]] == [made[31]]

@@ -41,6 +41,10 @@ class VerifyBackup(_Model):
     """``POST /backups/{id}/verify``: no fields."""
 
 
+class PruneBackups(_Model):
+    """``POST /backups/prune``: no fields (the retention is the server's setting)."""
+
+
 class RestoreBackup(_Model):
     """``POST /backups/{id}/restore``: the vault password, the user's consent to bring back
     whatever the snapshot holds (a removed connection, a revoked grant)."""
@@ -79,3 +83,10 @@ class DescribeRestore(_Model):
     safety_backup: str
     connections: int
     bots: int
+
+
+class DescribePrune(_Model):
+    """The snapshots a prune deleted (older than ``retention_days``; never the newest)."""
+
+    removed: list[str]
+    retention_days: int

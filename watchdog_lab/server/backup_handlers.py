@@ -17,7 +17,9 @@ from tornado import web
 from ..backup import (
     BackupKey,
     CreateBackup,
+    DescribePrune,
     ListBackups,
+    PruneBackups,
     RestoreBackup,
     VerifyBackup,
     check_backup_id,
@@ -70,6 +72,18 @@ class BackupsHandler(BackupRouteHandler):
         await asyncio.to_thread(self.backups.prune)
         self.touch_vault()
         self.write_json(created, status=201)
+
+
+class BackupPruneHandler(BackupRouteHandler):
+    """``POST /watchdog-lab/backups/prune``: what automatic pruning does after each backup, on
+    demand. Safe with the token alone: only snapshots past the retention go, never the newest."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        self.parse_body(PruneBackups)
+        removed = await asyncio.to_thread(self.backups.prune)
+        self.write_json(DescribePrune(removed=removed, retention_days=self.backups.retention_days))
 
 
 class BackupVerifyHandler(BackupRouteHandler):
@@ -140,6 +154,7 @@ def routes() -> list[tuple[str, type[WatchdogHandler]]]:
     base = rf"/{NAMESPACE}/backups"
     return [
         (rf"{base}/?", BackupsHandler),
+        (rf"{base}/prune/?", BackupPruneHandler),
         (rf"{base}/{_SEGMENT}/verify/?", BackupVerifyHandler),
         (rf"{base}/{_SEGMENT}/restore/?", BackupRestoreHandler),
     ]
