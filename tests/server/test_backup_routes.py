@@ -162,6 +162,12 @@ async def test_restore_brings_back_a_removed_connection_and_locks_the_vault(
     assert names == [NAME]
     listing = (await api.get("backups")).json["backups"]
     assert {b["id"]: b["reason"] for b in listing}[body["safety_backup"]] == "pre-restore"
+    # The restored vault's audit trail says where its state came from.
+    events = (await api.get("audit?limit=5")).json["events"]
+    restored_events = [e for e in events if e["event"] == "backup.restored"]
+    assert len(restored_events) == 1
+    assert backup_id in restored_events[0]["note"]
+    assert body["safety_backup"] in restored_events[0]["note"]
     verified = await api.post(f"backups/{backup_id}/verify", {})
     for response in (restored, verified, await api.get("backups"), await api.post("backups", {})):
         _no_secret(response.text)

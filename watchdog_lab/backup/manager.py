@@ -26,7 +26,7 @@ from pathlib import Path
 from ..bots.layout import BotPaths, is_bot_id
 from ..bots.status import read_status, runner_is_alive
 from ..paths import ensure_private_dir, ensure_private_file, home_dir
-from ..vault import VAULT_FILE
+from ..vault import VAULT_FILE, audit
 from .config import DEFAULT_RETENTION_DAYS
 from .errors import (
     BackupCorrupted,
@@ -369,6 +369,7 @@ class BackupManager:
         try:
             self._stage(stored, key, staging)
             counts = _counts(staging / VAULT_FILE)
+            _note_restore(staging / VAULT_FILE, stored.header, self._clock(), "into a new home")
             if target.exists():
                 target.rmdir()
             os.rename(staging, target)
@@ -415,6 +416,12 @@ class BackupManager:
                     if saving is None:
                         raise BackupNeedsUnlock("Saving the current state before a restore")
                     safety = self.create(saving, "pre-restore", exclusive=False).id
+                _note_restore(
+                    staging / "new" / VAULT_FILE,
+                    stored.header,
+                    self._clock(),
+                    f"in place; the state before is backup {safety}" if safety else "in place",
+                )
                 self._refuse_running()
                 release()
                 swap_in(self.home, staging, self._targets(staging / "new"))
@@ -485,6 +492,24 @@ def _remove_db(path: Path) -> None:
     for suffix in ("", "-journal", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             path.with_name(path.name + suffix).unlink()
+
+
+def _note_restore(vault_db: Path, header: Header, now: float, how: str) -> None:
+    """Append ``backup.restored`` to the staged vault's audit trail before it is swapped in, so
+    the restored vault says where its state came from (the trail it restores ends at the
+    snapshot; what came after is in the safety backup)."""
+    db = sqlite3.connect(vault_db)
+    try:
+        with db:
+            audit.record(
+                db,
+                audit.Event.BACKUP_RESTORED,
+                now,
+                vault_id=header.vault_id,
+                note=f"backup {header.snapshot_id} of {iso_utc(header.created_at)}, {how}",
+            )
+    finally:
+        db.close()  # the last connection: SQLite folds its WAL back into the file
 
 
 def _counts(vault_db: Path) -> tuple[int, int]:

@@ -45,6 +45,7 @@ class Event(str, Enum):
     NOTEBOOK_GRANT_REMEMBERED = "notebook.grant_remembered"
     NOTEBOOK_GRANT_FORGOTTEN = "notebook.grant_forgotten"
     AI_FIX_REQUESTED = "ai_fix.requested"  # its payload's hash and outcome, never the payload
+    BACKUP_RESTORED = "backup.restored"  # written into the restored vault, with the swap
 
 
 def _aad(vault_id: str, event: str, ts: float) -> bytes:
