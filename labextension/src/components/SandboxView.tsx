@@ -2,6 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { SandboxStatus } from '../model';
+import { SidebarCard } from './Card';
 
 /**
  * The sandbox card of the sidebar: which confinement notebook kernels and bots get here.
@@ -15,15 +16,13 @@ export function SandboxView(props: {
 }): JSX.Element {
   const { sandbox, trans } = props;
   return (
-    <section
-      className="jp-WatchdogLab-card jp-WatchdogLab-sandbox"
-      data-testid="watchdog-sandbox"
-      data-state={sandbox.kind}
-      aria-busy={sandbox.kind === 'loading'}
+    <SidebarCard
+      title={trans.__('Sandbox')}
+      className="jp-WatchdogLab-sandbox"
+      testId="watchdog-sandbox"
+      state={sandbox.kind}
+      busy={sandbox.kind === 'loading'}
     >
-      <header className="jp-WatchdogLab-cardHeader">
-        <h3 className="jp-WatchdogLab-cardTitle">{trans.__('Sandbox')}</h3>
-      </header>
       {sandbox.kind === 'error' ? (
         <p className="jp-WatchdogLab-hint" data-testid="watchdog-sandbox-error">
           {sandbox.message}
@@ -46,7 +45,7 @@ export function SandboxView(props: {
           />
         </ul>
       )}
-    </section>
+    </SidebarCard>
   );
 }
 

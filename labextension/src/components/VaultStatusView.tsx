@@ -1,9 +1,9 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { VaultState } from '../api';
 import { VaultStatus } from '../model';
+import { RefreshButton, SidebarCard } from './Card';
 
 /** The words shown for each vault state (the state names themselves are the CSS modifiers
  * and test hooks, so they are never translated). */
@@ -50,33 +50,27 @@ export interface IVaultStatusViewProps {
  */
 export function VaultStatusView(props: IVaultStatusViewProps): JSX.Element {
   const { status, refreshing, onRefresh, trans } = props;
-  const refreshLabel = trans.__('Refresh the vault state');
   const key = status.kind === 'ready' ? status.state : status.kind;
 
   return (
-    <section
-      className="jp-WatchdogLab-card jp-WatchdogLab-vault"
-      data-testid="watchdog-vault"
-      data-state={key}
-      aria-busy={status.kind === 'loading' || refreshing}
-    >
-      <header className="jp-WatchdogLab-cardHeader">
-        <h3 className="jp-WatchdogLab-cardTitle">{trans.__('Vault')}</h3>
-        <button
-          type="button"
-          className="jp-WatchdogLab-iconButton"
-          data-testid="watchdog-refresh"
-          title={refreshLabel}
-          aria-label={refreshLabel}
+    <SidebarCard
+      title={trans.__('Vault')}
+      className="jp-WatchdogLab-vault"
+      testId="watchdog-vault"
+      state={key}
+      busy={status.kind === 'loading' || refreshing}
+      actions={
+        <RefreshButton
+          label={trans.__('Refresh the vault state')}
+          testId="watchdog-refresh"
           disabled={refreshing}
           onClick={onRefresh}
-        >
-          <refreshIcon.react tag="span" className="jp-WatchdogLab-iconButtonIcon" />
-        </button>
-      </header>
+        />
+      }
+    >
       <StatusBody status={status} trans={trans} />
       {props.children}
-    </section>
+    </SidebarCard>
   );
 }
 

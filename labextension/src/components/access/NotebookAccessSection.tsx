@@ -1,9 +1,9 @@
 import { PathExt } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { errorMessage } from '../../connections';
+import { RefreshButton, SidebarCard } from '../Card';
 import { IAccessRow } from './grants';
 import { AccessModel, NotebookAccess } from './model';
 
@@ -37,37 +37,30 @@ export function NotebookAccessSection(props: INotebookAccessSectionProps): JSX.E
   const { model, trans } = props;
   const access = useModel(model);
   const [refreshing, setRefreshing] = React.useState(false);
-  const refreshLabel = trans.__('Refresh notebook access');
   return (
-    <section
-      className="jp-WatchdogLab-card wd-access-section"
-      data-testid="wd-access-section"
-      aria-label={trans.__('Notebook access')}
-      aria-busy={access.kind === 'loading'}
-    >
-      <header className="jp-WatchdogLab-cardHeader">
-        <h3 className="jp-WatchdogLab-cardTitle">{trans.__('Notebook access')}</h3>
-        {access.kind !== 'locked' && (
+    <SidebarCard
+      title={trans.__('Notebook access')}
+      className="wd-access-section"
+      testId="wd-access-section"
+      busy={access.kind === 'loading'}
+      actions={
+        access.kind !== 'locked' && (
           <div className="wd-access-headerActions">
-            <button
-              type="button"
-              className="jp-WatchdogLab-iconButton"
-              data-testid="wd-access-refresh"
-              title={refreshLabel}
-              aria-label={refreshLabel}
+            <RefreshButton
+              label={trans.__('Refresh notebook access')}
+              testId="wd-access-refresh"
               disabled={refreshing}
               onClick={() => {
                 setRefreshing(true);
                 void model.refresh().finally(() => setRefreshing(false));
               }}
-            >
-              <refreshIcon.react tag="span" className="jp-WatchdogLab-iconButtonIcon" />
-            </button>
+            />
           </div>
-        )}
-      </header>
+        )
+      }
+    >
       <AccessBody access={access} model={model} trans={trans} />
-    </section>
+    </SidebarCard>
   );
 }
 

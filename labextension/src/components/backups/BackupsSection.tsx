@@ -1,10 +1,10 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { WatchdogApiClient } from '../../api';
 import { errorMessage } from '../../connections';
 import { VaultStatus } from '../../model';
+import { RefreshButton, SidebarCard, usePolling } from '../Card';
 import { IBackupListing, IRestoreResult } from './backups';
 import { BackupItem } from './BackupItem';
 import { BackupTime } from './BackupTime';
@@ -59,14 +59,8 @@ export function BackupsSection(props: IBackupsSectionProps): JSX.Element {
   }, [api]);
 
   // Also on each vault state change: an unlock is when the server may have caught up a backup.
-  React.useEffect(() => {
-    if (!active) {
-      return;
-    }
-    void reload();
-    const timer = window.setInterval(() => void reload(), interval);
-    return () => window.clearInterval(timer);
-  }, [active, interval, reload, vaultState]);
+  const poll = React.useCallback(() => void reload(), [reload]);
+  usePolling(active, interval, poll, vaultState);
 
   const create = async (): Promise<void> => {
     setCreating(true);
@@ -90,27 +84,20 @@ export function BackupsSection(props: IBackupsSectionProps): JSX.Element {
     onRestored?.(result);
   };
 
-  const refreshLabel = trans.__('Refresh the backups');
   return (
-    <section
-      className="jp-WatchdogLab-card wd-backup-section"
-      data-testid="wd-backup-section"
-      aria-label={trans.__('Backups')}
-      aria-busy={listing.kind === 'loading'}
+    <SidebarCard
+      title={trans.__('Backups')}
+      className="wd-backup-section"
+      testId="wd-backup-section"
+      busy={listing.kind === 'loading'}
+      actions={
+        <RefreshButton
+          label={trans.__('Refresh the backups')}
+          testId="wd-backup-refresh"
+          onClick={poll}
+        />
+      }
     >
-      <header className="jp-WatchdogLab-cardHeader">
-        <h3 className="jp-WatchdogLab-cardTitle">{trans.__('Backups')}</h3>
-        <button
-          type="button"
-          className="jp-WatchdogLab-iconButton"
-          data-testid="wd-backup-refresh"
-          title={refreshLabel}
-          aria-label={refreshLabel}
-          onClick={() => void reload()}
-        >
-          <refreshIcon.react tag="span" className="jp-WatchdogLab-iconButtonIcon" />
-        </button>
-      </header>
       {listing.kind === 'ready' && <Schedule listing={listing} trans={trans} />}
       <div className="wd-backup-create">
         <button
@@ -166,7 +153,7 @@ export function BackupsSection(props: IBackupsSectionProps): JSX.Element {
           ))}
         </ul>
       )}
-    </section>
+    </SidebarCard>
   );
 }
 

@@ -1,10 +1,10 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { WatchdogApiClient } from '../../api';
 import { errorMessage } from '../../connections';
 import { botsChanged } from '../../promote/events';
+import { RefreshButton, SidebarCard, usePolling } from '../Card';
 import { IBotSummary } from './bots';
 import { BotItem } from './BotItem';
 
@@ -48,36 +48,23 @@ export function BotsSection(props: IBotsSectionProps): JSX.Element {
     return () => void botsChanged.disconnect(onPromoted);
   }, [reload]);
 
-  React.useEffect(() => {
-    if (!active) {
-      return;
-    }
-    void reload();
-    const timer = window.setInterval(() => void reload(), interval);
-    return () => window.clearInterval(timer);
-  }, [active, interval, reload]);
+  const poll = React.useCallback(() => void reload(), [reload]);
+  usePolling(active, interval, poll);
 
-  const refreshLabel = trans.__('Refresh the bots');
   return (
-    <section
-      className="jp-WatchdogLab-card wd-bots-section"
-      data-testid="wd-bots-section"
-      aria-label={trans.__('Bots')}
-      aria-busy={listing.kind === 'loading'}
+    <SidebarCard
+      title={trans.__('Bots')}
+      className="wd-bots-section"
+      testId="wd-bots-section"
+      busy={listing.kind === 'loading'}
+      actions={
+        <RefreshButton
+          label={trans.__('Refresh the bots')}
+          testId="wd-bots-refresh"
+          onClick={poll}
+        />
+      }
     >
-      <header className="jp-WatchdogLab-cardHeader">
-        <h3 className="jp-WatchdogLab-cardTitle">{trans.__('Bots')}</h3>
-        <button
-          type="button"
-          className="jp-WatchdogLab-iconButton"
-          data-testid="wd-bots-refresh"
-          title={refreshLabel}
-          aria-label={refreshLabel}
-          onClick={() => void reload()}
-        >
-          <refreshIcon.react tag="span" className="jp-WatchdogLab-iconButtonIcon" />
-        </button>
-      </header>
       <p className="wd-bots-notice" role="status" data-testid="wd-bots-notice">
         {notice}
       </p>
@@ -107,6 +94,6 @@ export function BotsSection(props: IBotsSectionProps): JSX.Element {
           ))}
         </ul>
       )}
-    </section>
+    </SidebarCard>
   );
 }

@@ -1,10 +1,11 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { addIcon, refreshIcon } from '@jupyterlab/ui-components';
+import { addIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { WatchdogApiClient } from '../../api';
 import { errorMessage, IConnectionSummary, IKindDescription } from '../../connections';
 import { VaultStatus } from '../../model';
+import { RefreshButton, SidebarCard } from '../Card';
 import { AddConnectionForm } from './AddConnectionForm';
 import { ConnectionList } from './ConnectionList';
 
@@ -68,28 +69,20 @@ export function ConnectionsSection(props: IConnectionsSectionProps): JSX.Element
   }, [unlocked, kinds, api]);
 
   const addLabel = trans.__('Add a connection');
-  const refreshLabel = trans.__('Refresh the connections');
   return (
-    <section
-      className="jp-WatchdogLab-card wd-conn-section"
-      data-testid="wd-conn-section"
-      aria-label={trans.__('Connections')}
-      aria-busy={unlocked && listing.kind === 'loading'}
-    >
-      <header className="jp-WatchdogLab-cardHeader">
-        <h3 className="jp-WatchdogLab-cardTitle">{trans.__('Connections')}</h3>
-        {unlocked && (
+    <SidebarCard
+      title={trans.__('Connections')}
+      className="wd-conn-section"
+      testId="wd-conn-section"
+      busy={unlocked && listing.kind === 'loading'}
+      actions={
+        unlocked && (
           <div className="wd-conn-headerActions">
-            <button
-              type="button"
-              className="jp-WatchdogLab-iconButton"
-              data-testid="wd-conn-refresh"
-              title={refreshLabel}
-              aria-label={refreshLabel}
+            <RefreshButton
+              label={trans.__('Refresh the connections')}
+              testId="wd-conn-refresh"
               onClick={() => void reload()}
-            >
-              <refreshIcon.react tag="span" className="jp-WatchdogLab-iconButtonIcon" />
-            </button>
+            />
             <button
               type="button"
               className="jp-WatchdogLab-iconButton"
@@ -106,8 +99,9 @@ export function ConnectionsSection(props: IConnectionsSectionProps): JSX.Element
               <addIcon.react tag="span" className="jp-WatchdogLab-iconButtonIcon" />
             </button>
           </div>
-        )}
-      </header>
+        )
+      }
+    >
       {!unlocked ? (
         <p className="jp-WatchdogLab-hint" data-testid="wd-conn-locked">
           {lockedHint(vault, trans)}
@@ -154,7 +148,7 @@ export function ConnectionsSection(props: IConnectionsSectionProps): JSX.Element
           )}
         </>
       )}
-    </section>
+    </SidebarCard>
   );
 }
 
