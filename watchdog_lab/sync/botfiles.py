@@ -13,13 +13,11 @@ for copies pulled from other homes.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from ..bots.layout import BotPaths
+from ..bots.layout import BotPaths, write_bytes_atomic
 from ..bots.registry import BotRegistry
-from ..paths import PRIVATE_FILE_MODE, ensure_private_dir
+from ..paths import ensure_private_dir
 from ..vault import Vault
 from .records import FILE_PATHS, FileRecord
 from .state import SYNC_DIR
@@ -97,20 +95,6 @@ def archived_files(home: Path, collections: set[str]) -> dict[str, FileRecord]:
     return out
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, PRIVATE_FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_archived(home: Path, record: FileRecord) -> str:
     """Keep a pulled file in the archive; returns its local id.
 
@@ -121,8 +105,8 @@ def write_archived(home: Path, record: FileRecord) -> str:
     ensure_private_dir(folder.parent)
     target = folder / record.path
     ensure_private_dir(target.parent)
-    _write_private(folder / ARCHIVE_NAME_FILE, json.dumps({"name": record.bot_name}).encode())
-    _write_private(target, record.content)
+    write_bytes_atomic(folder / ARCHIVE_NAME_FILE, json.dumps({"name": record.bot_name}).encode())
+    write_bytes_atomic(target, record.content)
     return f"{ARCHIVE_PREFIX}{record.bot_id}/{record.path}"
 
 

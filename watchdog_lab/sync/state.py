@@ -16,12 +16,12 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..bots.layout import write_bytes_atomic
 from ..paths import PRIVATE_FILE_MODE, ensure_private_dir, ensure_private_file
 from .errors import SyncError
 
@@ -112,17 +112,7 @@ class StateFile:
         # No indent: json's C encoder only runs without one, and a pull or push of a thousand
         # records writes this file with a line per record otherwise.
         text = json.dumps(state.to_json(), sort_keys=True, separators=(",", ":"))
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".state.", suffix=".tmp")
-        try:
-            os.fchmod(fd, PRIVATE_FILE_MODE)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes_atomic(self.path, text.encode("utf-8"))
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
