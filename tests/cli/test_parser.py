@@ -11,7 +11,14 @@ from watchdog_lab.cli import build_parser
 
 # Options whose names match but carry no secret: files to read a password from, and package
 # names whose start-up code the user allows.
-ALLOWED = {"--password-file", "--new-password-file", "--allow-startup-code"}
+# Names that sound secret but take none: files holding one, a flag, a public key's file.
+ALLOWED = {
+    "--password-file",
+    "--new-password-file",
+    "--allow-startup-code",
+    "--generate-key",
+    "--public-key",
+}
 SENSITIVE = re.compile(r"password|secret|key|token|passphrase|code", re.IGNORECASE)
 
 

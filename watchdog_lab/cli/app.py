@@ -25,7 +25,16 @@ from ..errors import InvalidSetting
 from ..settings import load_settings
 from ..sync import SyncError
 from ..vault import VaultError
-from . import cmd_audit, cmd_backup, cmd_bots, cmd_connections, cmd_doctor, cmd_sync, cmd_vault
+from . import (
+    cmd_audit,
+    cmd_backup,
+    cmd_bots,
+    cmd_connections,
+    cmd_doctor,
+    cmd_sim,
+    cmd_sync,
+    cmd_vault,
+)
 from .console import Console
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, CliError
 from .passwords import NEW_PASSWORD_ENV, PASSWORD_ENV, TOTP_ENV
@@ -77,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd_bots.register(sub, parents)
     cmd_backup.register(sub, parents)
     cmd_sync.register(sub, parents)
+    cmd_sim.register(sub, parents)
     return parser
 
 

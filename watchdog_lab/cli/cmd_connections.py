@@ -1,14 +1,16 @@
 """``connections add|list|show|update|rename|remove|kinds``: the contents, masked on the way out.
 
 The kinds a connection may have, their fields and how they are asked for all come from the
-kinds registry (:mod:`watchdog_lab.kinds`); nothing here names a kind.
+kinds registry (:mod:`watchdog_lab.kinds`). The one exception is ``add --generate-key``, which
+makes a Kalshi key pair in this process: the private half goes straight into the vault, and
+only the public half is printed, for the user to give Kalshi.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ..kinds import FieldSpec, KindSpec, all_kinds
+from ..kinds import FieldSpec, KindSpec, all_kinds, kalshi
 from ..vault import (
     ConnectionNotFound,
     CreateConnection,
@@ -43,6 +45,10 @@ def _check_free(vault: Vault, name: str) -> None:
 
 def run_add(ctx: Context, args: argparse.Namespace) -> int:
     name = validate_name(args.name)
+    if args.generate_key:
+        return _add_generated_key(ctx, args, name)
+    if args.environment is not None:
+        raise UsageError("--environment goes with --generate-key.")
     given = None
     if args.from_json is not None:
         given = connection_to_add(read_document(args.from_json, ctx.console))
@@ -70,6 +76,58 @@ def run_add(ctx: Context, args: argparse.Namespace) -> int:
     else:
         ctx.console.out(f"Added connection {added.name!r} ({added.kind}).")
         ctx.console.out(render.connection(added))
+    return 0
+
+
+def _add_generated_key(ctx: Context, args: argparse.Namespace, name: str) -> int:
+    """A new Kalshi key pair whose private half never leaves this process but into the vault."""
+    if args.from_json is not None:
+        raise UsageError("--generate-key makes the key; it does not read --from-json.")
+    if args.kind is not None and args.kind != kalshi.KIND.name:
+        raise UsageError(f"--generate-key makes {kalshi.KIND.name} keys only (--kind kalshi).")
+    environment = args.environment or kalshi.DEMO
+    fields = {
+        # Kalshi issues the id once it has the public key; until then signing says so.
+        kalshi.API_KEY_ID_FIELD: kalshi.PENDING_KEY_ID,
+        kalshi.ENVIRONMENT_FIELD: environment,
+    }
+    with ctx.unlocked() as vault:
+        _check_free(vault, name)
+        pair = kalshi.generate_key(args.bits)
+        fields[kalshi.PRIVATE_KEY_FIELD] = pair.private_pem
+        remember_fields(ctx.console, name, kalshi.KIND.name, fields)
+        added = vault.add_connection(
+            CreateConnection(name=name, kind=kalshi.KIND.name, fields=fields)
+        )
+    if args.json:
+        ctx.console.json(
+            {"connection": added.model_dump(mode="json"), "public_key_pem": pair.public_pem}
+        )
+        return 0
+    base = kalshi.resolve_endpoint(name, environment).base_url
+    ctx.console.out(
+        f"Added connection {added.name!r} (kalshi, {environment}) with a new {args.bits}-bit "
+        "RSA key. Its private half is only in the vault; this is the public half:"
+    )
+    ctx.console.out()
+    ctx.console.out(pair.public_pem.rstrip("\n"))
+    ctx.console.out()
+    steps = [
+        f"Give Kalshi ({environment}) this public key: on its API keys page "
+        f"({kalshi.API_KEYS_PAGES[environment]}), or with POST {base}/api_keys "
+        '{"name": ..., "public_key": "<the PEM above>"} signed with a key you already have.',
+        "Kalshi answers with the key id (api_key_id).",
+    ]
+    steps.append(
+        f"Record it: `watchdog-lab connections update {added.name}` (Enter keeps the other "
+        'fields), or --from-json with {"fields": {"api_key_id": "<id>"}}.'
+    )
+    steps.append(
+        f"Keys work only in the environment that made them: this one is for {environment}."
+    )
+    ctx.console.out("Next:")
+    for number, step in enumerate(steps, 1):
+        ctx.console.out(f"  {number}. {step}")
     return 0
 
 
@@ -221,6 +279,25 @@ def register(
     add.add_argument("--kind", help=_kinds_help())
     add.add_argument("--from-json", metavar="PATH|-", help=from_json_help)
     add.add_argument("--json", action="store_true", help=json_help)
+    keygen = add.add_argument_group("a new Kalshi key made here (--kind kalshi)")
+    keygen.add_argument(
+        "--generate-key",
+        action="store_true",
+        help=(
+            "make an RSA key pair in the vault and print only its public key, for Kalshi; "
+            "record the key id Kalshi gives with `connections update`"
+        ),
+    )
+    keygen.add_argument(
+        "--environment", choices=kalshi.ENVIRONMENTS, help="the Kalshi environment (default demo)"
+    )
+    keygen.add_argument(
+        "--bits",
+        type=int,
+        choices=kalshi.GENERATED_KEY_BITS_CHOICES,
+        default=kalshi.GENERATED_KEY_BITS,
+        help="RSA key size",
+    )
     add.set_defaults(handler=run_add)
 
     lst = csub.add_parser("list", parents=pw, help="list connections (masked)")

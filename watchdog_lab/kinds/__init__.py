@@ -1,6 +1,7 @@
 """Connection kinds: one module per kind, found by the registry.
 
-Every module of this package except ``base`` and ``errors`` (and names starting with ``_``) is
+Every module of this package except ``base``, ``errors`` and ``tls`` (and names starting with
+``_``) is
 a kind module and defines ``KIND``, a :class:`~.base.KindSpec`. Adding an exchange is adding
 one module here: the vault validates its fields with it, the CLI lists it and prompts for its
 fields, and connections of that kind offer its helpers in kernels and bots.
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 # Modules of this package that hold the machinery, not a kind.
-_NOT_KINDS = frozenset({"base", "errors"})
+_NOT_KINDS = frozenset({"base", "errors", "tls"})
 # A kind's name is stored in the vault and typed on command lines: short, lowercase, no ':'
 # (which separates a family from its member, as in ``ccxt:binance``).
 _KIND_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")

@@ -8,7 +8,18 @@ ever holds a secret field's value.
 
 from __future__ import annotations
 
-__all__ = ["CredentialsError", "InvalidFields", "KindDefinitionError", "KindError", "UnknownKind"]
+import ssl
+
+__all__ = [
+    "CredentialsError",
+    "InvalidFields",
+    "KindDefinitionError",
+    "KindError",
+    "MissingExtra",
+    "PinMismatch",
+    "TLSPolicyError",
+    "UnknownKind",
+]
 
 
 class KindError(ValueError):
@@ -31,3 +42,19 @@ class CredentialsError(ValueError):
 class KindDefinitionError(TypeError):
     """A kind module that breaks the registry's rules (no ``KIND``, a name taken twice): a
     programming error found when the kinds are first loaded, not a user's input."""
+
+
+class MissingExtra(ImportError):
+    """A helper needs an optional library that is not installed; the message names the extra
+    (``pip install 'watchdog-lab[ccxt]'``) or the package to add to the bot's notebook."""
+
+
+class TLSPolicyError(ssl.SSLError):
+    """A connection the TLS policy refuses: verification or host-name checks turned off, a
+    protocol below TLS 1.2, or pins where they cannot be checked. An ``SSLError``, so HTTP
+    libraries report it as the TLS failure it is."""
+
+
+class PinMismatch(TLSPolicyError):
+    """The server's public key matches none of the connection's pins: either someone is in the
+    middle, or the exchange rotated its key and the new pin was not added first."""

@@ -303,12 +303,13 @@ class BrokerClient:
         target = self._target
         # Imported here, not at module level: bots import the SDK too and never need them.
         import http.client
-        import ssl
+
+        from ..kinds.tls import client_context
 
         try:
             if target.scheme == "https":
                 conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                    target.host, target.port, timeout=timeout, context=ssl.create_default_context()
+                    target.host, target.port, timeout=timeout, context=client_context()
                 )
             else:
                 conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
