@@ -27,14 +27,15 @@ TEST_STAMP := $(VENV)/.watchdog-lab-test.stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True,)
 LAB_ARGS ?=
 
-.PHONY: help venv install install-lab system-packages lab test test-js lint bench clean distclean
+.PHONY: help venv install install-lab system-packages lab test test-js lint docs bench clean distclean
 
 help:
 	@echo "make lab        create .venv, install WatchDog Lab with JupyterLab, start JupyterLab"
-	@echo "make test       install test dependencies (and Debian chromium), run make lint, pytest, jest"
+	@echo "make test       install test dependencies (and Debian chromium), run make lint, docs, pytest, jest"
 	@echo "make install    install the package in development mode with the test extra"
 	@echo "make test-js    run the front end's unit tests (jest)"
 	@echo "make lint       ruff check and format, mypy, TypeScript type check, prettier, eslint"
+	@echo "make docs       build the docs site into build/docs/html (warnings are errors)"
 	@echo "make bench      run the benchmarks (benchmarks/bench_*.py)"
 	@echo "make clean      remove build outputs and install stamps (keeps .venv, node_modules)"
 	@echo "make distclean  clean, then also remove .venv and the front end's node_modules"
@@ -88,9 +89,11 @@ lab: $(LAB_STAMP)
 # (tests/ports.py). `make test PYTEST_WORKERS=0` runs it in one process.
 PYTEST_WORKERS ?= 2
 
-# CI runs this: the whole lint first (it is fast and fails early), then pytest and jest.
+# CI runs this: the whole lint first (it is fast and fails early), the docs site (seconds),
+# then pytest and jest.
 test: $(TEST_STAMP) system-packages
 	$(MAKE) lint
+	$(MAKE) docs
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 	$(MAKE) test-js
 
@@ -105,6 +108,15 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 	cd labextension && ../$(BIN)/jlpm typecheck
 	cd labextension && ../$(BIN)/jlpm lint:check
+
+# The docs site: the Markdown pages of docs/, with the configuration, CLI, %wd, REST and
+# connection-kind references generated from the code (docs/_ext/). Warnings are errors, so a
+# broken link, image or page fails here and in `make test`; -E re-reads every page, since the
+# references' sources are code that Sphinx does not watch.
+DOCS_OUT ?= build/docs/html
+docs: $(TEST_STAMP)
+	$(PY) -m sphinx -b html -E -W --keep-going -q -d build/docs/doctrees docs $(DOCS_OUT)
+	@echo "The docs are in $(DOCS_OUT)/index.html"
 
 bench: $(TEST_STAMP)
 	@shopt -s nullglob; scripts=(benchmarks/bench_*.py); \
