@@ -29,7 +29,12 @@ ARGON2_LANES = (1, 64)
 def in_range(name: str, value: float, low: float, high: float, unit: str = "") -> None:
     """Raise the :class:`TraitError` a setting out of ``[low, high]`` (or NaN) deserves."""
     if not (low <= value <= high):  # NaN fails every comparison, so it lands here too
-        raise TraitError(f"{name}: {value!r} is outside {low:g} to {high:g}{unit}.")
+        raise TraitError(f"{name}: {value!r} is outside {_bound(low)} to {_bound(high)}{unit}.")
+
+
+def _bound(value: float) -> str:
+    """A bound as a user would type it: 4194304, not 4.1943e+06 (``:g``'s six digits)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 class VaultConfig(LoggingConfigurable):
