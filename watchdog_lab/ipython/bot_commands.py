@@ -23,6 +23,7 @@ from ..bots.models import DescribeBot, LogRecord
 from ..cli import errors as cli_errors
 from ..cli.cmd_bots import bots_table, log_lines, parse_params
 from ..sdk.broker import BOT_ACTIONS, BrokerClient
+from ..sdk.errors import BrokerError
 from .commands import Magics, call, command, one_name, words
 from .consent import Act, with_password
 
@@ -37,6 +38,8 @@ POLL_SECONDS = 0.25
 #: looks (the lab extension saves in well under a second).
 SAVE_WAIT_SECONDS = 3.0
 SAVE_POLL_SECONDS = 0.1
+# The broker's reason for a file that does not read as a notebook (see _plan_while_saving).
+INVALID_NOTEBOOK = "invalid_notebook"
 #: Lines ``%wd logs`` shows without ``-n``.
 DEFAULT_LOG_LINES = 20
 #: Records asked for at once while following (the server's page limit is larger).
@@ -192,17 +195,35 @@ def _plan_after_saving(
 
     FrontendBridge().save(answered)
     deadline = time.monotonic() + SAVE_WAIT_SECONDS
-    plan = call(lambda: client.plan(allow_packages))
+    plan = _plan_while_saving(client, allow_packages)
     while not _written_since(plan, asked) and not absent.is_set():
         if time.monotonic() >= deadline:
             break
         time.sleep(SAVE_POLL_SECONDS)
+        plan = _plan_while_saving(client, allow_packages)
+    if plan is None:  # still no notebook once the wait is over: say why
         plan = call(lambda: client.plan(allow_packages))
     return plan, _written_since(plan, asked)
 
 
-def _written_since(plan: dict[str, Any], moment: float) -> bool:
-    saved_at = plan.get("saved_at")
+def _plan_while_saving(client: BrokerClient, allow_packages: list[str]) -> dict[str, Any] | None:
+    """The plan, or None while the file does not read as a notebook.
+
+    JupyterLab's save is written in place (jupyter_server's atomic writing keeps a backup copy
+    rather than renaming a new file over the old), and the file's time moves when the writing
+    starts: a plan asked for during the save can read half a notebook. That is a save still
+    under way, so the wait goes on; any other refusal ends it.
+    """
+    try:
+        return client.plan(allow_packages)
+    except BrokerError as error:
+        if error.reason == INVALID_NOTEBOOK:
+            return None
+        raise UsageError(str(error)) from None
+
+
+def _written_since(plan: dict[str, Any] | None, moment: float) -> bool:
+    saved_at = plan.get("saved_at") if plan is not None else None
     return isinstance(saved_at, int | float) and saved_at >= moment
 
 
