@@ -152,3 +152,38 @@ async def test_wd_promote_saves_the_notebook_first_through_the_lab_extension(
     assert f"Saved {NOTEBOOK}; promoting it as it is now." in "".join(printed)
     promoted = await api.get("bots/edited/notebook")
     assert "".join(promoted.json["notebook"]["cells"][0]["source"]) == "print('edited since')"
+
+
+async def test_wd_promote_waits_while_the_save_has_written_half_the_notebook(
+    kernels, kalshi, jp_root_dir, jp_fetch, api
+) -> None:
+    """JupyterLab's save writes the file in place: for a moment the file is half a notebook,
+    with a new time. The stand-in bridge leaves it so for half a second before the save ends."""
+    write_notebook(jp_root_dir / NOTEBOOK, "print('as saved before')")
+    kernel = await loaded(kernels)
+    edited = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('edited since')")])
+    whole = json.dumps({"type": "notebook", "format": "json", "content": edited})
+    saves: list[asyncio.Future[object]] = []
+    printed: list[str] = []
+
+    async def save_slowly() -> object:
+        await asyncio.sleep(0.5)
+        return await jp_fetch("api", "contents", NOTEBOOK, method="PUT", body=whole)
+
+    def front_end(msg: dict[str, Any]) -> None:
+        content = msg["content"]
+        if msg["header"]["msg_type"] == "stream":
+            printed.append(content["text"])
+        if msg["header"]["msg_type"] == "comm_msg" and content["data"].get("action") == "save":
+            text = nbformat.writes(edited)
+            (jp_root_dir / NOTEBOOK).write_text(text[: len(text) // 2], encoding="utf-8")
+            saves.append(asyncio.ensure_future(save_slowly()))
+
+    reply = await kernel.client.execute_interactive(
+        "%wd promote --name halfway --no-start", output_hook=front_end, timeout=180
+    )
+
+    assert reply["content"]["status"] == "ok", "".join(printed)
+    assert len(saves) == 1
+    promoted = await api.get("bots/halfway/notebook")
+    assert "".join(promoted.json["notebook"]["cells"][0]["source"]) == "print('edited since')"
