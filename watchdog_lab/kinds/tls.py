@@ -63,15 +63,14 @@ def parse_pins(text: str) -> tuple[str, ...]:
     for word in _PIN_SEPARATORS.split(text.strip()):
         if not word:
             continue
-        encoded = word
-        for prefix in _PIN_PREFIXES:
-            if word.casefold().startswith(prefix):
-                encoded = word[len(prefix) :]
+        # "sha256//X" is curl's spelling of pin X, or ours of a pin whose base64 starts with
+        # "/": each prefix is tried, and the one that leaves a SHA-256 wins.
+        candidates = [word[len(p) :] for p in _PIN_PREFIXES if word.casefold().startswith(p)]
+        digest = b""
+        for encoded in candidates or [word]:
+            digest = _digest(encoded)
+            if len(digest) == _DIGEST_BYTES:
                 break
-        try:
-            digest = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            digest = b""
         if len(digest) != _DIGEST_BYTES:
             raise InvalidFields(
                 f"{word[:_SHOWN_MAX]!r} is not a public-key pin: write the base64 SHA-256 of the "
@@ -83,6 +82,14 @@ def parse_pins(text: str) -> tuple[str, ...]:
     if len(pins) > PINS_MAX:
         raise InvalidFields(f"At most {PINS_MAX} public-key pins: keep the current and the next.")
     return tuple(pins)
+
+
+def _digest(encoded: str) -> bytes:
+    """The bytes of a base64 pin, or nothing if it is not base64."""
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 def spki_pin(certificate_der: bytes) -> str:
