@@ -19,7 +19,7 @@ from ..paths import home_dir
 from ..redact import Redactor
 from ..settings import WatchdogLab as WatchdogLabSettings
 from ..settings import describe_trait_error
-from ..vault import Vault
+from ..vault import Vault, VaultState
 from .broker import KernelBroker
 from .idle import IdleLock
 from .jobs import BotOperations
@@ -27,7 +27,7 @@ from .routes import route_table
 
 if TYPE_CHECKING:
     from ..aifix import AIFix
-    from ..backup import BackupManager
+    from ..backup import BackupKey, BackupManager
     from ..backup.automatic import AutomaticBackups
     from ..sync.automatic import AutomaticSync
 
@@ -119,10 +119,10 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         if not self.backup_automatic:
             return
 
-        def key() -> Any:
+        def key() -> BackupKey | None:
             from ..backup import key_from_vault
 
-            if self.vault.state.value != "unlocked":
+            if self.vault.state is not VaultState.UNLOCKED:
                 return None
             return key_from_vault(self.vault)
 

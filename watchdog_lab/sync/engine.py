@@ -341,16 +341,7 @@ class Sync:
                     report.adopted.append(current.name if current else record_id)
                     continue
                 if record_id not in forced:
-                    report.conflicts.append(
-                        Conflict(
-                            record_id,
-                            current.name if current else None,
-                            rec.version,
-                            row.version,
-                            current is None,
-                            row.deleted,
-                        )
-                    )
+                    report.conflicts.append(_conflict(record_id, current, rec, row))
                     continue
                 base = row.version
             elif row is None:
@@ -492,16 +483,7 @@ class Sync:
         edited_here = rec is not None and (rec.version == 0 or digest != rec.digest)
         if edited_here and record_id not in forced:
             assert rec is not None
-            report.conflicts.append(
-                Conflict(
-                    record_id,
-                    current.name if current else None,
-                    rec.version,
-                    row.version,
-                    current is None,
-                    row.deleted,
-                )
-            )
+            report.conflicts.append(_conflict(record_id, current, rec, row))
             return
         if isinstance(current, FileRecord) and local_id and not local_id.startswith("archive:"):
             # This home's own bot file, changed elsewhere: a bot runs only what its own home
@@ -631,6 +613,18 @@ class Sync:
             if state.record_for_local(local_id) is None:
                 status.records.append(RecordStatus("", record.name, 0, None, "new"))
         return status
+
+
+def _conflict(record_id: str, current: Body | None, rec: RecordState, row: Sealed) -> Conflict:
+    """A record this home changed (or deleted) since ``rec`` while the server moved to ``row``."""
+    return Conflict(
+        record_id,
+        current.name if current else None,
+        rec.version,
+        row.version,
+        current is None,
+        row.deleted,
+    )
 
 
 def clone(
