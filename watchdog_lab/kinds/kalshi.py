@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from .base import Credentials, FieldSpec, Helper, KindSpec
 from .errors import CredentialsError, InvalidFields
+from .tls import pool_manager
 
 API_KEY_ID_FIELD: Final = "api_key_id"
 PRIVATE_KEY_FIELD: Final = "private_key_pem"
@@ -423,11 +424,13 @@ def sign_ws(conn: Credentials, timestamp_ms: int | None = None) -> dict[str, str
     return sign_request(conn, "GET", WS_PATH, timestamp_ms)
 
 
-def kalshi_client(conn: Credentials, host: str | None = None) -> Any:
+def kalshi_client(conn: Credentials, host: str | None = None, *, cafile: str | None = None) -> Any:
     """A ``kalshi_python_sync.KalshiClient`` for this connection (Kalshi's own SDK).
 
     The client keeps the key in its configuration object: use it only where the connection was
-    granted anyway. ``host`` is as for ``conn.api_endpoint``.
+    granted anyway. ``host`` is as for ``conn.api_endpoint``. Its HTTPS goes through the TLS
+    policy of :mod:`.tls` (verified, TLS 1.2+) rather than the SDK's own pool, whose
+    ``verify_ssl`` a notebook could turn off; ``cafile`` trusts one more CA.
     """
     url = api_endpoint(conn, host).base_url
     key_id = _key_id(conn)
@@ -445,7 +448,9 @@ def kalshi_client(conn: Credentials, host: str | None = None) -> Any:
     configuration = sdk.Configuration(host=url)
     configuration.api_key_id = key_id
     configuration.private_key_pem = _pem_bytes(conn).decode("ascii")
-    return sdk.KalshiClient(configuration)
+    client = sdk.KalshiClient(configuration)
+    client.rest_client.pool_manager = pool_manager(cafile=cafile)
+    return client
 
 
 def _key_id(conn: Credentials) -> str:
