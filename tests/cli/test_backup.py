@@ -75,6 +75,17 @@ def test_a_backup_restores_with_the_password_it_was_made_under(seeded: Cli, tmp_
     assert vault_contents(tmp_path / "b") == before
 
 
+def test_in_place_the_vaults_password_of_today_opens_an_older_backup(seeded: Cli) -> None:
+    backup_id = _created_id(seeded)
+    before = vault_contents(seeded.home)
+    seeded.ok("password", "change", *FAST_KDF, env={"WATCHDOG_LAB_NEW_PASSWORD": NEW_PASSWORD})
+    seeded.ok("connections", "remove", "Other", "--yes", password=NEW_PASSWORD)
+
+    seeded.ok("backup", "restore", backup_id, password=NEW_PASSWORD)
+
+    assert vault_contents(seeded.home) == before  # the restored vault has the old password
+
+
 def test_hostile_ids_get_a_clear_error(seeded: Cli) -> None:
     for action, hostile in (("verify", "../../etc/passwd"), ("restore", "a" * 5000)):
         result = seeded.run("backup", action, hostile, password=None)

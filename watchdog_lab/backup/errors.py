@@ -15,6 +15,7 @@ __all__ = [
     "BackupTooSoon",
     "BackupWrongPassword",
     "BotsRunning",
+    "CurrentVaultNotOpened",
     "InvalidBackupId",
     "NoVaultToBackUp",
     "RestoreBusy",
@@ -85,6 +86,18 @@ class BackupFromAnotherVault(BackupError):
         super().__init__(
             f"Backup {backup_id} was made by another vault; the unlocked vault's key does not "
             "open it. Give the password of the vault that made it."
+        )
+
+
+class CurrentVaultNotOpened(BackupError):
+    """An in-place restore over another vault whose password was not given: its state could
+    not be saved first, so nothing is replaced."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The current vault is another vault, and this password does not open it: its state "
+            "cannot be saved before the restore. Restore into a new folder instead "
+            "(`watchdog-lab backup restore ID --into DIR`)."
         )
 
 

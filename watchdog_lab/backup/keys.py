@@ -8,9 +8,11 @@ carries that wrapped copy in its header).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..vault import Vault
 from ..vault.crypto import (
@@ -23,15 +25,17 @@ from ..vault.crypto import (
     unwrap_key,
     wipe,
 )
-from .errors import BackupNeedsUnlock, BackupWrongPassword
+from .errors import BackupNeedsUnlock, BackupWrongPassword, CurrentVaultNotOpened
 from .format import Header, SnapshotFormatError
 
 __all__ = [
     "BACKUP_PURPOSE",
     "BackupKey",
+    "RestoreKeys",
     "key_from_password",
     "key_from_vault",
     "key_from_vault_file",
+    "restore_keys",
 ]
 
 #: The purpose of :meth:`Vault.service_key` that keys snapshots.
@@ -94,13 +98,7 @@ def key_from_password(header: Header, password: str) -> BackupKey:
 def key_from_vault_file(vault_db: Path, password: str) -> BackupKey:
     """The backup key of the vault at ``vault_db``, from its password (the vault stays as it
     is: nothing is unlocked, nothing is written)."""
-    db = sqlite3.connect(f"file:{vault_db}?mode=ro", uri=True)
-    try:
-        row = db.execute(
-            "SELECT vault_id, format_version, kdf, salt, wrapped_dek FROM vault_header WHERE id = 1"
-        ).fetchone()
-    finally:
-        db.close()
+    row = _header_row(vault_db)
     if row is None:
         raise BackupNeedsUnlock("Opening the vault")
     header = Header(
@@ -115,3 +113,49 @@ def key_from_vault_file(vault_db: Path, password: str) -> BackupKey:
         key_check=b"",
     )
     return key_from_password(header, password)
+
+
+def _header_row(vault_db: Path) -> tuple[Any, ...] | None:
+    """The vault file's header row, read only (None: no vault was created in it)."""
+    db = sqlite3.connect(f"file:{vault_db}?mode=ro", uri=True)
+    try:
+        row: tuple[Any, ...] | None = db.execute(
+            "SELECT vault_id, format_version, kdf, salt, wrapped_dek FROM vault_header WHERE id = 1"
+        ).fetchone()
+    finally:
+        db.close()
+    return row
+
+
+@dataclass(frozen=True)
+class RestoreKeys:
+    """What an in-place restore needs: the key that opens the snapshot, and the key that seals
+    the ``pre-restore`` snapshot of the current vault (None: there is no current vault)."""
+
+    snapshot: BackupKey
+    current: BackupKey | None
+
+
+def restore_keys(
+    header: Header, password: str, vault_db: Path, unlocked: BackupKey | None = None
+) -> RestoreKeys:
+    """Both keys of a restore in place from one password, the same for every face.
+
+    A vault keeps its data key across password changes, so when the snapshot is the current
+    vault's, either its password today (or the unlocked vault) or the one it had then opens
+    both. A snapshot of another vault needs a password that opens each of them: the current
+    state is saved before anything is replaced, or nothing is.
+    """
+    row = _header_row(vault_db) if unlocked is None and vault_db.is_file() else None
+    current = unlocked
+    if row is not None:
+        with contextlib.suppress(BackupWrongPassword):  # perhaps the password it had then
+            current = key_from_vault_file(vault_db, password)
+    if current is not None and current.vault_id == header.vault_id:
+        return RestoreKeys(current, current)
+    snapshot = key_from_password(header, password)
+    if row is not None and current is None:
+        if str(row[0]) != header.vault_id:
+            raise CurrentVaultNotOpened
+        current = snapshot  # the same vault, opened with the password it had then
+    return RestoreKeys(snapshot, current)

@@ -24,11 +24,9 @@ from ..backup.environments import (
     bots_without_venv,
     rebuild_environments,
 )
-from ..backup.errors import BackupWrongPassword
-from ..backup.keys import key_from_vault_file
+from ..backup.keys import restore_keys
 from ..vault import VAULT_FILE, Vault, VaultError, VaultState
 from . import render
-from .errors import CliError
 from .passwords import current_password
 from .session import VAULT_LABEL, Context
 
@@ -108,25 +106,12 @@ def run_restore(ctx: Context, args: argparse.Namespace) -> int:
     header = manager.header(backup_id)
     password = current_password(ctx.console, ctx.password_file)
     ctx.console.remember([(VAULT_LABEL, "password", password)])
-    key = key_from_password(header, password)
     if args.into is not None:
+        key = key_from_password(header, password)
         restored = manager.restore_into(backup_id, key, Path(args.into))
     else:
-        current = Path(str(ctx.home)) / VAULT_FILE
-
-        def current_key() -> BackupKey:
-            # The same vault has the same data key, whatever its password is today.
-            if _vault_id(current) == key.vault_id:
-                return key
-            try:
-                return key_from_vault_file(current, password)
-            except BackupWrongPassword:
-                raise CliError(
-                    "the current vault is another vault, with another password: its state "
-                    "cannot be saved before the restore. Restore with --into DIR instead."
-                ) from None
-
-        restored = manager.restore_in_place(backup_id, key, current_key)
+        keys = restore_keys(header, password, Path(str(ctx.home)) / VAULT_FILE)
+        restored = manager.restore_in_place(backup_id, keys.snapshot, lambda: keys.current)
     home = Path(args.into) if args.into is not None else Path(str(ctx.home))
     report = _rebuild(ctx, home, password)
     if args.json:
@@ -171,17 +156,6 @@ def _rebuild(ctx: Context, home: Path, password: str) -> RebuildReport:
         return rebuild_environments(home, builder, unlocked, lambda line: None)
     finally:
         vault.close()
-
-
-def _vault_id(path: Path) -> str | None:
-    import sqlite3
-
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        row = db.execute("SELECT vault_id FROM vault_header WHERE id = 1").fetchone()
-    finally:
-        db.close()
-    return None if row is None else str(row[0])
 
 
 def run_prune(ctx: Context, args: argparse.Namespace) -> int:

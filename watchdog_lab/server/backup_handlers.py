@@ -23,11 +23,10 @@ from ..backup import (
     RestoreBackup,
     VerifyBackup,
     check_backup_id,
-    key_from_password,
     key_from_vault,
 )
 from ..backup.environments import EnvironmentBuilder, bots_without_venv, rebuild_environments
-from ..backup.keys import key_from_vault_file
+from ..backup.keys import restore_keys
 from ..vault import VaultState
 from .errors import PasswordRequired
 from .handlers import NAMESPACE, WatchdogHandler
@@ -115,23 +114,18 @@ class BackupRestoreHandler(BackupRouteHandler):
         header = self.backups.header(backup_id)
         password = body.password.get_secret_value()
         app = self.watchdog_app
-        current: BackupKey | None = None
+        unlocked: BackupKey | None = None
         if self.vault.state is not VaultState.ABSENT:
             # Consent: the current vault's password, rate limited and audited like an unlock.
             await self.confirm_password(body.password, "Restoring a backup")
             if self.vault.state is VaultState.UNLOCKED:
-                current = key_from_vault(self.vault, "Restoring a backup")
-            else:
-                current = await asyncio.to_thread(key_from_vault_file, self.vault.path, password)
-        if current is not None and current.vault_id == header.vault_id:
-            key = current  # the same vault: the same data key, whatever the password was then
-        else:
-            key = await asyncio.to_thread(key_from_password, header, password)
+                unlocked = key_from_vault(self.vault, "Restoring a backup")
+        keys = await asyncio.to_thread(restore_keys, header, password, self.vault.path, unlocked)
         restored = await asyncio.to_thread(
             self.backups.restore_in_place,
             backup_id,
-            key,
-            lambda: current,
+            keys.snapshot,
+            lambda: keys.current,
             release=app.release_vault,
         )
         await asyncio.to_thread(self._rebuild)
