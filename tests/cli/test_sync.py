@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+
+from watchdog_lab.cli import cmd_sync
+from watchdog_lab.cli.console import Console
 from watchdog_lab.vault import Vault
 
 from ..sync import conftest as sync_fixtures
@@ -100,3 +106,14 @@ def test_a_new_home_takes_the_connection_string_on_standard_input(
     missing = Cli(tmp_path / "c").run("sync", "pull", "--owner", owner)
     assert missing.rc == 1 and "WATCHDOG_LAB_SYNC_DSN" in missing.err
     _no_dsn_anywhere(a, b, dsn=dsn)
+
+
+def test_the_connection_string_variable_is_dropped_once_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing the command starts afterwards (a pg tool, a bot's runner) inherits it."""
+    dsn = "postgresql://owner:pw-not-for-children@127.0.0.1:5432/wd"
+    monkeypatch.setenv(cmd_sync.DSN_ENV, dsn)
+    ctx = SimpleNamespace(console=Console())
+    assert cmd_sync._read_dsn(ctx, from_stdin=False) == dsn  # type: ignore[arg-type]
+    assert cmd_sync.DSN_ENV not in os.environ
