@@ -428,3 +428,28 @@ def test_a_pull_killed_before_it_saved_its_state_is_safe_to_repeat(
     assert _fields(sync_b.vault, "desk") == {"token": "tok_changed_22"}
     assert {r.state for r in sync_b.status().records} == {"in-sync"}
     assert sync_b.push().pushed == []
+
+
+def _sync_events(vault: Vault) -> list[tuple[str, dict[str, object] | None]]:
+    return [(e.event, e.detail) for e in reversed(vault.audit_log()) if e.event.startswith("sync.")]
+
+
+def test_set_up_push_pull_and_disable_are_audited_with_counts_not_names(
+    pair: tuple[Sync, Sync],
+) -> None:
+    sync_a, sync_b = pair
+    _add(sync_b.vault, "exchange", api_key=KALSHI_KEY)
+    sync_b.setup(SYNC_NAME, ["connections"])
+    sync_b.push()
+    sync_a.pull()
+    sync_a.pull()  # nothing new: no event
+    sync_a.disable()
+    events = _sync_events(sync_a.vault)
+    assert events == [
+        ("sync.set_up", {"collections": ["connections"]}),
+        ("sync.pushed", {"pushed": 2}),  # the fixture's first push: desk and the sync target
+        ("sync.pulled", {"pulled": 1}),
+        ("sync.disabled", None),
+    ]
+    assert ("sync.pushed", {"pushed": 1}) in _sync_events(sync_b.vault)
+    assert "exchange" not in repr(events)

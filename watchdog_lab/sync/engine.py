@@ -29,6 +29,7 @@ from ..vault import (
     VaultError,
     VaultState,
 )
+from ..vault.audit import Event
 from ..vault.crypto import DecryptionFailed
 from ..vault.manager import WrappedKey
 from .botfiles import (
@@ -156,12 +157,16 @@ class Sync:
             state.connection_id = secrets.id
             state.collections = chosen
             self._files.save(state)
+        self.vault.record_event(
+            Event.SYNC_SET_UP, subject=secrets.id, detail={"collections": chosen}
+        )
         return target.owner
 
     def disable(self) -> None:
         """Forget the sync target and what was agreed; the database is left as it is."""
         with self._files.exclusive():
             self._files.save(SyncState())
+        self.vault.record_event(Event.SYNC_DISABLED)
 
     # ---------------------------------------------------------------- helpers
 
@@ -303,7 +308,8 @@ class Sync:
                         state.header_version = header_write[0].version
                         report.header_pushed = True
             self._files.save(state)
-            return report
+        self._audit(Event.SYNC_PUSHED, report)
+        return report
 
     def _plan_push(
         self,
@@ -446,7 +452,22 @@ class Sync:
                         f"record {record_id} ({self._name_of(rec, local) or 'no local name'}) is "
                         "missing on the server; the next push sends it again"
                     )
-            return report
+        self._audit(Event.SYNC_PULLED, report)
+        return report
+
+    def _audit(self, event: Event, report: Report) -> None:
+        """One audit event per push or pull that did something: counts, never a name (the
+        names are in the report the user sees; the trail says when and how much)."""
+        counts = {
+            "pushed": len(report.pushed),
+            "pulled": len(report.pulled),
+            "deleted": len(report.deleted),
+            "adopted": len(report.adopted),
+            "conflicts": len(report.conflicts),
+            "problems": len(report.problems),
+        }
+        if any(counts.values()) or report.header_pushed:
+            self.vault.record_event(event, detail={k: v for k, v in counts.items() if v})
 
     def _pull_one(
         self,

@@ -46,6 +46,10 @@ class Event(str, Enum):
     NOTEBOOK_GRANT_FORGOTTEN = "notebook.grant_forgotten"
     AI_FIX_REQUESTED = "ai_fix.requested"  # its payload's hash and outcome, never the payload
     BACKUP_RESTORED = "backup.restored"  # written into the restored vault, with the swap
+    SYNC_SET_UP = "sync.set_up"  # the target connection and the collections that may sync
+    SYNC_PUSHED = "sync.pushed"  # counts only: what was sent, deleted, refused as a conflict
+    SYNC_PULLED = "sync.pulled"
+    SYNC_DISABLED = "sync.disabled"
 
 
 def _aad(vault_id: str, event: str, ts: float) -> bytes:
