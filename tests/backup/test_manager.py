@@ -24,6 +24,7 @@ from watchdog_lab.bots.models import BotStatus
 from watchdog_lab.bots.registry import BotRegistry
 from watchdog_lab.bots.seal import verify_version
 from watchdog_lab.bots.status import self_identity, write_status
+from watchdog_lab.errors import UnsafeHomeEntry
 from watchdog_lab.vault import UpdateConnection
 
 from .conftest import (
@@ -266,3 +267,17 @@ def test_memory_does_not_grow_with_the_size_of_state(populated: Populated) -> No
     finally:
         tracemalloc.stop()
     assert peak < 8 * 1024 * 1024, f"peak {peak} bytes for a 48 MiB file"
+
+
+def test_a_link_planted_in_the_vaults_place_is_not_backed_up(
+    populated: Populated, tmp_path: Path
+) -> None:
+    key = key_from_vault(populated.vault)
+    populated.vault.close()
+    vault_db = populated.home / "vault.db"
+    moved = tmp_path / "elsewhere.db"
+    vault_db.rename(moved)
+    vault_db.symlink_to(moved)
+    with pytest.raises(UnsafeHomeEntry, match="symlink"):
+        populated.manager.create(key, "manual")
+    assert populated.manager.list() == []

@@ -73,6 +73,7 @@ def test_no_entry_of_the_error_table_hides_behind_an_earlier_base_class() -> Non
         (RunNotFound("x.ipynb"), 404, "run_not_found"),
         (BotError("other"), 400, "bot_error"),
         (NotGranted("Kalshi"), 403, "not_granted"),
+        (vault_errors.VaultBusy(15.0), 503, "vault_busy"),
     ],
 )
 def test_each_service_s_errors_map_through_the_one_table(
@@ -86,3 +87,8 @@ def test_each_service_s_errors_map_through_the_one_table(
 def test_api_errors_pass_through_unchanged() -> None:
     error = ApiError("nope", status=418, reason="teapot")
     assert to_api_error(error) is error
+
+
+def test_a_busy_vault_tells_the_client_when_to_try_again() -> None:
+    mapped = to_api_error(vault_errors.VaultBusy(15.0))
+    assert mapped is not None and mapped.headers == {"Retry-After": "1"}

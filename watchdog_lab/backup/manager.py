@@ -25,8 +25,9 @@ from pathlib import Path
 
 from ..bots.layout import BotPaths, is_bot_id
 from ..bots.status import read_status, runner_is_alive
-from ..paths import ensure_private_dir, ensure_private_file, home_dir
+from ..paths import ensure_private_dir, home_dir
 from ..vault import VAULT_FILE, audit
+from ..vault.store import ensure_private_db_file
 from .config import DEFAULT_RETENTION_DAYS
 from .errors import (
     BackupCorrupted,
@@ -205,7 +206,9 @@ class BackupManager:
         vault_path = self.home / VAULT_FILE
         if not vault_path.is_file():
             raise NoVaultToBackUp(str(vault_path))
-        ensure_private_file(vault_path)  # refuses a link planted in the vault's place
+        # Refuses a link planted in the vault's place, without closing a descriptor of it: that
+        # would drop the locks SQLite holds on it in this process (see vault.store).
+        ensure_private_db_file(vault_path)
         ensure_private_dir(self.folder)
         self.cleanup_stale()
         snapshot_id = secrets.token_hex(ID_BYTES)

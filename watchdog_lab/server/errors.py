@@ -22,6 +22,8 @@ Status choices, and why:
   (``ai_payload_changed``), as is a vault without an Anthropic connection
   (``ai_no_connection``); a payload over ``ai_max_payload_bytes`` is **413**.
 - Too many unlock attempts: **429** with ``Retry-After`` in whole seconds.
+- The vault's database held by another process past every wait: **503** ``vault_busy`` with
+  ``Retry-After``.
 - No vault yet: **409** (``vault_absent``), not 404: the route exists and the sidebar treats a
   404 as "server extension missing".
 - Stored data that fails authentication (a corrupted record, a tampered header, a vault file
@@ -166,6 +168,7 @@ _MAPPINGS: tuple[tuple[type[BaseException], ErrorMapping], ...] = (
     (vault_errors.CorruptedRecord, ErrorMapping(409, "corrupted_record")),
     (vault_errors.TamperedHeader, ErrorMapping(409, "vault_tampered")),
     (vault_errors.UnsupportedVault, ErrorMapping(409, "vault_unsupported")),
+    (vault_errors.VaultBusy, ErrorMapping(503, "vault_busy")),
     (vault_errors.VaultError, ErrorMapping(400, "vault_error")),
     # Bots. What the packages would install is the user's to decide (422), not a server failure.
     (bot_errors.BotNotFound, ErrorMapping(404, "bot_not_found")),
@@ -249,7 +252,7 @@ def to_api_error(error: BaseException) -> ApiError | None:
 
 def _retry_after(error: BaseException) -> float | None:
     """The wait a refusal names: the unlock throttle's, or the one Anthropic's rate limit gave."""
-    if isinstance(error, vault_errors.Throttled):
+    if isinstance(error, vault_errors.Throttled | vault_errors.VaultBusy):
         return error.retry_after
     if isinstance(error, aifix_errors.RateLimited | backup_errors.BackupTooSoon):
         return error.retry_after

@@ -67,6 +67,19 @@ class Throttled(VaultError):
         )
 
 
+class VaultBusy(VaultError):
+    """Another process held the vault's database for longer than every wait allowed."""
+
+    #: What a REST client is told to wait (``Retry-After``) before trying again.
+    retry_after = 1.0
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The vault is busy: another WatchDog Lab process kept it locked over {seconds:g}s "
+            "(a long backup or restore?). Nothing was changed; try again in a moment."
+        )
+
+
 class WeakPassword(VaultError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"Password refused: {reason}")

@@ -273,11 +273,14 @@ class Vault:
         return self._header().totp is not None
 
     def _open(self) -> Store:
-        if self._store is None:
-            if not self.path.exists():
-                raise VaultNotFound(str(self.path))
-            self._store = Store(self.path)
-        return self._store
+        # Under the lock: two threads opening at once would each migrate a new file, and the
+        # loser's connection would meet a half-written schema.
+        with self._lock:
+            if self._store is None:
+                if not self.path.exists():
+                    raise VaultNotFound(str(self.path))
+                self._store = Store(self.path)
+            return self._store
 
     def _header(self) -> _Header:
         row = self._open().query_one(_SELECT_HEADER)
@@ -343,9 +346,10 @@ class Vault:
             self._keys = keys
 
     def _open_new(self) -> Store:
-        if self._store is None:
-            self._store = Store(self.path)
-        return self._store
+        with self._lock:
+            if self._store is None:
+                self._store = Store(self.path)
+            return self._store
 
     def _password_keys(self, header: _Header, password: str, purpose: str) -> _Keys:
         """Throttle, then derive and unwrap: every password check goes through here, so every
@@ -355,6 +359,9 @@ class Vault:
         now = self._clock()
         try:
             with store.transaction() as db:
+                # Read under the write lock: a time taken before waiting for it would be
+                # older than the attempts written meanwhile.
+                now = self._clock()
                 ratelimit.count_attempt(db, self.rate_limit, now)
         except Throttled:
             with store.transaction() as db:

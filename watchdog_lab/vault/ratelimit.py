@@ -31,7 +31,10 @@ def count_attempt(db: sqlite3.Connection, policy: RateLimitPolicy, now: float) -
     failures, last = db.execute(
         "SELECT failures, last_attempt FROM unlock_attempts WHERE id = 1"
     ).fetchone()
-    wait = last + policy.delay_after(failures) - now
+    delay = policy.delay_after(failures)
+    # Without a delay in force there is nothing to wait for: another process's attempt may
+    # carry a clock reading a little later than ours (it took the lock first).
+    wait = last + delay - now if delay else 0.0
     if wait > 0:
         raise Throttled(wait)
     db.execute(
