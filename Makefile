@@ -22,12 +22,17 @@ INSTALL_INPUTS := pyproject.toml jupyter-config/server-config/watchdog_lab.json 
 	$(shell find labextension/src labextension/style labextension/schema -type f 2>/dev/null)
 LAB_STAMP := $(VENV)/.watchdog-lab-lab.stamp
 TEST_STAMP := $(VENV)/.watchdog-lab-test.stamp
+# The Jupyter Enterprise Gateway the gateway tests start: a venv of its own, since it pins
+# older Jupyter libraries than WatchDog Lab needs (tests/gateway/requirements.txt).
+GATEWAY_VENV ?= .venv-gateway
+GATEWAY_REQUIREMENTS := tests/gateway/requirements.txt
+GATEWAY_STAMP := $(GATEWAY_VENV)/.gateway.stamp
 
 # JupyterLab refuses to run as root unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True,)
 LAB_ARGS ?=
 
-.PHONY: help venv install install-lab system-packages lab test test-js lint docs bench clean distclean
+.PHONY: help venv install install-lab gateway-venv system-packages lab test test-js lint docs bench clean distclean
 
 help:
 	@echo "make lab        create .venv, install WatchDog Lab with JupyterLab, start JupyterLab"
@@ -60,14 +65,23 @@ install-lab: $(LAB_STAMP)
 
 install: $(TEST_STAMP)
 
+$(GATEWAY_STAMP): $(TEST_STAMP) $(GATEWAY_REQUIREMENTS)
+	$(BIN)/uv venv -q --allow-existing --python $(PY) $(GATEWAY_VENV)
+	$(BIN)/uv pip install -q --python $(GATEWAY_VENV)/bin/python -r $(GATEWAY_REQUIREMENTS)
+	touch $@
+
+gateway-venv: $(GATEWAY_STAMP)
+
 # System packages the tests use: Debian's chromium (browser tests), bubblewrap (the bot
-# sandbox's fallback level) and postgresql (vault sync runs a throwaway cluster). Without them
+# sandbox's fallback level), postgresql (vault sync runs a throwaway cluster) and libfaketime
+# (a bot runner's wall clock jumps while its schedule holds). Without them
 # the tests fail in CI and skip elsewhere (the sync tests fail everywhere: they never skip).
 system-packages:
 	@missing=""; \
 	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || missing="$$missing libfaketime"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; \
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
@@ -91,7 +105,7 @@ PYTEST_WORKERS ?= 2
 
 # CI runs this: the whole lint first (it is fast and fails early), the docs site (seconds),
 # then pytest and jest.
-test: $(TEST_STAMP) system-packages
+test: $(TEST_STAMP) $(GATEWAY_STAMP) system-packages
 	$(MAKE) lint
 	$(MAKE) docs
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
@@ -129,4 +143,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) labextension/node_modules labextension/.yarn
+	rm -rf $(VENV) $(GATEWAY_VENV) labextension/node_modules labextension/.yarn

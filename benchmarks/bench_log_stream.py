@@ -13,6 +13,12 @@ repository root (about two minutes; the first bot build fills a fresh uv cache u
 
     python benchmarks/bench_log_stream.py [--bots 10] [--rate 200] [--seconds 30]
 
+With ``--log-max-bytes`` (``c.WatchdogLab.bot_log_max_bytes``, set in the server's config
+file) and ``--pad`` (characters added to every line), the logs rotate many times during the
+window, and the same checks show what following a rotating log costs the streams:
+
+    python benchmarks/bench_log_stream.py --log-max-bytes 524288 --pad 1000
+
 Exits with status 1 if the p99 print-to-client latency misses the target, or if any line of
 the window is lost or duplicated on its way to the client.
 """
@@ -21,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import shutil
 import statistics
@@ -40,6 +48,7 @@ from tests.server.botapi import (
     start_server,
     write_notebook,
 )
+from watchdog_lab.bots.layout import BotPaths
 from watchdog_lab.vault import KdfParams, Vault
 
 TARGET_MS = 300.0
@@ -49,10 +58,11 @@ TICKS = os.sysconf("SC_CLK_TCK")
 BOT_SOURCE = """\
 import time
 period = 1.0 / {rate}
+pad = " " + "p" * {pad} if {pad} else ""
 i = 0
 next_at = time.time()
 while True:
-    print(f"bench {{i}} {{time.time():.6f}}")
+    print(f"bench {{i}} {{time.time():.6f}}{{pad}}")
     i += 1
     next_at += period
     delay = next_at - time.time()
@@ -152,7 +162,7 @@ async def collect(
                     continue
                 for line in record["text"].splitlines():
                     parts = line.split()
-                    if len(parts) != 3 or parts[0] != "bench":
+                    if len(parts) not in (3, 4) or parts[0] != "bench":
                         continue
                     printed = float(parts[2])
                     if printed >= end_at:
@@ -192,12 +202,21 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=200, help="lines per second per bot")
     parser.add_argument("--seconds", type=float, default=30.0, help="measuring window")
     parser.add_argument("--uv-cache", type=Path, default=None, help="a warm uv cache to reuse")
+    parser.add_argument("--pad", type=int, default=0, help="characters added to every line")
+    parser.add_argument(
+        "--log-max-bytes", type=int, default=None, help="c.WatchdogLab.bot_log_max_bytes"
+    )
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="wd-bench-stream-"))
     home = root / "home"
     notebooks = root / "notebooks"
-    write_notebook(notebooks / "bench.ipynb", BOT_SOURCE.format(rate=args.rate))
+    write_notebook(notebooks / "bench.ipynb", BOT_SOURCE.format(rate=args.rate, pad=args.pad))
+    if args.log_max_bytes is not None:  # as a user sets it: the server's config file
+        config = root / "server" / "jupyter-config"
+        config.mkdir(parents=True)
+        settings = {"WatchdogLab": {"bot_log_max_bytes": args.log_max_bytes}}
+        (config / "jupyter_server_config.json").write_text(json.dumps(settings))
     with Vault(home, kdf=KdfParams(1, 8192, 1)) as vault:
         vault.create("benchmark password")
     cache = args.uv_cache or root / "uv-cache"
@@ -227,10 +246,27 @@ def main() -> int:
                 time.monotonic(),
             )
 
+        logs = [BotPaths(home, b["id"]).log_file for b in bots.values()]
+        rotations = [0] * len(logs)
+
+        async def count_rotations() -> None:
+            """A new current file (inode) is a rotation; looked for every 50 ms."""
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+            inodes = [os.stat(log).st_ino for log in logs]
+            while time.time() < end_at:
+                await asyncio.sleep(0.05)
+                for index, log in enumerate(logs):
+                    with contextlib.suppress(FileNotFoundError):
+                        inode = os.stat(log).st_ino
+                        rotations[index] += inode != inodes[index]
+                        inodes[index] = inode
+
         async def run() -> tuple[Any, ...]:
             collector = asyncio.ensure_future(collect(server, names, start_at, end_at))
+            counter = asyncio.ensure_future(count_rotations())
             before = await measured()
             await asyncio.sleep(max(0.0, end_at - time.time()))
+            await counter
             after = (
                 machine_busy(),
                 {pid: cpu_seconds(pid) for pid in pids},
@@ -256,6 +292,10 @@ def main() -> int:
     client_cpu = (after[2] - before[2]) / wall
     p99 = statistics.quantiles(total, n=100, method="inclusive")[98]
     print(f"lines received: {len(total)} of ~{expected:.0f} printed ({args.bots} streams)")
+    print(
+        f"log rotations in the window, per bot: min {min(rotations)}, "
+        f"median {statistics.median(rotations):g}, max {max(rotations)}"
+    )
     print(f"print -> client   {percentiles(total)}")
     print(f"print -> record   {percentiles(produce)}   (bot kernel's stdout batching + runner)")
     print(f"record -> client  {percentiles(deliver)}   (server log stream)")

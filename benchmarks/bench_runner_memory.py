@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support import wait_for, write_notebook
 from watchdog_lab.bots.layout import BotPaths
-from watchdog_lab.bots.models import BotMode, BotState, PromoteBot, RestartPolicy
+from watchdog_lab.bots.models import BotMode, BotState, LogRotation, PromoteBot, RestartPolicy
 from watchdog_lab.bots.supervisor import BotManager
 from watchdog_lab.vault import KdfParams, Vault
 
@@ -204,7 +204,12 @@ def main() -> int:
         work = Path(tmp)
         vault = Vault(work / "h", kdf=KdfParams(1, 8192, 1))
         vault.create("benchmark password")
-        manager = BotManager(vault, restart=RestartPolicy(max_failures=100))
+        # Keep every file: the check reads the whole flood back from line 0.
+        manager = BotManager(
+            vault,
+            restart=RestartPolicy(max_failures=100),
+            log_rotation=LogRotation(keep_files=1000),
+        )
         nb = notebook(work / "flood.ipynb")
         bot = manager.promote(PromoteBot(notebook=str(nb), name="flood", mode=BotMode.CONTINUOUS))
         paths = BotPaths(manager.home, bot.id)

@@ -118,6 +118,13 @@ describe('the promote request', () => {
     expect(every.interval).toBe(30);
     expect(every.notebook).toBe('research/my strategy.ipynb');
   });
+
+  it('asks for a kept kernel only when the box is ticked', () => {
+    const read = plan();
+    const form = initialForm(read);
+    expect(promoteRequest(form, read).reuse_kernel).toBeUndefined();
+    expect(promoteRequest({ ...form, reuseKernel: true }, read).reuse_kernel).toBe(true);
+  });
 });
 
 describe('the promote job', () => {

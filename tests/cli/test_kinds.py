@@ -8,7 +8,7 @@ from .conftest import Cli
 def test_kinds_are_listed_with_their_fields_without_a_vault_or_password(cli: Cli) -> None:
     listed = cli.ok("connections", "kinds", password=None)
     rows = {line.split()[0]: line for line in listed.out.splitlines()[1:]}
-    assert set(rows) == {"anthropic", "ccxt:<exchange", "generic", "kalshi", "postgres"}
+    assert set(rows) == {"anthropic", "ccxt:<exchange", "gateway", "generic", "kalshi", "postgres"}
     assert "private_key_pem (secret, required)" in rows["kalshi"]
     assert "environment (public, demo|prod, default demo)" in rows["kalshi"]
     assert "walletAddress (public)" in rows["ccxt:<exchange"]

@@ -22,7 +22,7 @@ from .conftest import extra_kind_folder
 
 
 def test_every_kind_module_of_the_package_is_registered_by_its_name() -> None:
-    names = ["anthropic", "ccxt", "generic", "kalshi", "postgres"]
+    names = ["anthropic", "ccxt", "gateway", "generic", "kalshi", "postgres"]
     assert [spec.name for spec in all_kinds()] == names
     assert set(KINDS) == set(names)
 
@@ -38,7 +38,7 @@ def test_an_unknown_kind_lists_the_known_ones_as_they_are_written(name: str) -> 
     with pytest.raises(UnknownKind) as caught:
         resolve_kind(name)
     assert str(caught.value).endswith(
-        "Known kinds: anthropic, ccxt:<exchange id>, generic, kalshi, postgres."
+        "Known kinds: anthropic, ccxt:<exchange id>, gateway, generic, kalshi, postgres."
     )
 
 
@@ -95,4 +95,4 @@ def test_a_kind_name_that_could_not_be_typed_or_stored_is_refused(
 def test_private_modules_are_not_kinds(broken_kinds: Path) -> None:
     (broken_kinds / "_shared.py").write_text("VALUE = 1\n")
     kinds.refresh()
-    assert "_shared" not in KINDS and len(all_kinds()) == 5
+    assert "_shared" not in KINDS and len(all_kinds()) == 6

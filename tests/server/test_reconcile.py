@@ -72,10 +72,10 @@ async def test_unlock_starts_the_bots_that_waited_for_their_connections(
         start=True,
     )
     status = (await wait_bot(api, "Keys", lambda b: b["state"] == "running"))["status"]
+    vault.lock()
     for pid in (status["pid"], status["kernel_pid"]):  # as if the machine had rebooted
         os.kill(pid, signal.SIGKILL)
-    await wait_bot(api, "Keys", lambda b: b["state"] == "crashed", what="crashed")
-    vault.lock()
+    await wait_bot(api, "Keys", lambda b: b["state"] != "running", what="the runner gone")
     waited = await asyncio.wrap_future(watchdog_app.bot_ops.reconcile_soon("a test"))
     assert waited == {"Keys": "waiting-for-unlock"}
     assert (await describe(api, "Keys"))["state"] == "waiting-for-unlock"

@@ -179,3 +179,31 @@ class PublishNotConfirmed(VersionError):
 
 class VersionNotFound(VersionError):
     """No such notebook version of the bot (none before version 1, none after the latest)."""
+
+
+class GatewayError(BotError):
+    """Running a bot's kernel on the Jupyter Enterprise Gateway failed (the messages never hold
+    the gateway's token or a granted value)."""
+
+
+class GatewayNotConfigured(GatewayError):
+    """``c.WatchdogLab.gateway_url`` is set but no usable ``gateway`` connection holds its
+    token."""
+
+
+class GatewayUnreachable(GatewayError):
+    """No answer from the gateway: refused connection, timeout, or a TLS failure (an unknown
+    certificate authority, a wrong host name, a protocol below TLS 1.2)."""
+
+
+class GatewayAuthFailed(GatewayError):
+    """The gateway refused the token (401 or 403)."""
+
+
+class GatewayRequestFailed(GatewayError):
+    """The gateway answered a kernel request with an error status or an unreadable reply."""
+
+
+class GatewayHandOverFailed(GatewayError):
+    """The kernel on the gateway did not accept the bot's connections: it is not the SDK's
+    gateway kernel, it ran code first, or it died before answering."""

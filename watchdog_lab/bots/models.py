@@ -51,6 +51,29 @@ class RestartPolicy(_Strict):
         return min(self.backoff_max, self.backoff_initial * 2.0 ** (consecutive_failures - 1))
 
 
+#: A bot's log rotates past this many bytes (default), keeping this many files in all: 50 MiB
+#: hold days of a bot printing a line a second (about 150 bytes a record) while a hundred bots
+#: stay under 5 GB, and one file is read whole in a fraction of a second.
+DEFAULT_LOG_MAX_BYTES = 10 * 2**20
+DEFAULT_LOG_KEEP_FILES = 5
+#: The smallest file size allowed: more than the longest record a writer can produce (64 KiB
+#: of text, each character at most 6 bytes once escaped as JSON), so no file ever holds more
+#: than its size and a bot's log never takes more than keep_files x max_bytes.
+MIN_LOG_MAX_BYTES = 512 * 2**10
+MAX_LOG_MAX_BYTES = 2**40
+#: At least two: a reader following the log finishes the file just rotated away before it is
+#: deleted.
+MIN_LOG_KEEP_FILES = 2
+MAX_LOG_KEEP_FILES = 1000
+
+
+class LogRotation(_Strict):
+    """How a bot's log (``logs/bot.jsonl``) rotates: by size, keeping a fixed number of files."""
+
+    max_bytes: int = Field(DEFAULT_LOG_MAX_BYTES, ge=MIN_LOG_MAX_BYTES, le=MAX_LOG_MAX_BYTES)
+    keep_files: int = Field(DEFAULT_LOG_KEEP_FILES, ge=MIN_LOG_KEEP_FILES, le=MAX_LOG_KEEP_FILES)
+
+
 class BotConfig(_Strict):
     """Everything a runner needs to know about its bot, none of it secret (``bot.json``)."""
 
@@ -72,6 +95,13 @@ class BotConfig(_Strict):
     connect_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
         default_factory=lambda: list(DEFAULT_CONNECT_PORTS)
     )
+    # Written from the settings at every start: a changed setting applies from a bot's next start.
+    log_rotation: LogRotation = Field(default_factory=LogRotation)
+    # One kernel kept across runs (in-memory state survives between them); restarted fresh
+    # only after a failure. Off: every run gets a fresh kernel.
+    reuse_kernel: bool = False
+    # Start the next run's fresh kernel while the bot waits, so the run begins on time.
+    prewarm_kernel: bool = True
 
 
 MAX_PARAMETERS = 100
@@ -127,6 +157,11 @@ class PromoteBot(_Strict):
         description="seconds a cell may run before the run fails; 0: no limit; "
         "unset: the server's default",
     )
+    reuse_kernel: bool = Field(
+        False,
+        description="keep one kernel across runs (in-memory state survives between runs; a "
+        "failed run restarts it fresh); default: a fresh kernel for every run",
+    )
     start: bool = False
 
 
@@ -155,6 +190,10 @@ class BotStatus(_Strict):
     pid_start: int | None = None
     kernel_pid: int | None = None
     kernel_pid_start: int | None = None
+    # The next run's kernel, started while the bot waits (ended with the bot, like the other).
+    prewarmed_kernel_pid: int | None = None
+    prewarmed_kernel_pid_start: int | None = None
+    prewarmed_kernel_ready: bool = False
     started_at: float | None = None
     heartbeat_at: float | None = None
     runs: int = 0
@@ -176,6 +215,7 @@ class DescribeBot(_Strict):
     mode: BotMode
     interval: float | None = None
     parameters: dict[str, object] = Field(default_factory=dict)
+    reuse_kernel: bool = False
     desired_state: str
     state: BotState
     connections: list[str] = Field(default_factory=list, description="granted connections")

@@ -8,11 +8,17 @@ while the vault is locked or the Jupyter server is down.
 Each execution starts a fresh bot kernel (the bot's own venv, IPC transport, the sandbox
 prefix in front of its command). Its environment holds the bot's id and folders and no secret:
 the granted connections reach it on a fresh inherited pipe (:class:`ConnectionHandOver`) that
-the SDK reads once at kernel start. Every output is streamed, redacted, to ``logs/bot.jsonl``
-as it arrives, the kernel's descriptors 1 and 2 included (:mod:`.runner_output`), and the
-executed notebook is kept in ``runs/`` with its outputs redacted. Neither the runner's copy of
-the notebook nor the kernel keeps more than the tail of what a cell printed: a continuous
-bot's cell never ends, and its output would otherwise stay in memory for good.
+the SDK reads once at kernel start. A kernel takes most of a second to start, so while the bot
+waits for its next run (its schedule, or a restart's backoff) the next fresh kernel is started
+and made ready ahead (*prewarmed*): the run then begins on its due time. The schedule runs on
+the monotonic clock (:class:`Schedule`), so a wall-clock change neither skips nor doubles a
+run. A bot promoted with ``reuse_kernel`` keeps one kernel across runs instead.
+
+Every output is streamed, redacted, to ``logs/bot.jsonl`` as it arrives, the kernel's
+descriptors 1 and 2 included (:mod:`.runner_output`), and the executed notebook is kept in
+``runs/`` with its outputs redacted. Neither the runner's copy of the notebook nor the kernel
+keeps more than the tail of what a cell printed: a continuous bot's cell never ends, and its
+output would otherwise stay in memory for good.
 """
 
 from __future__ import annotations
@@ -20,10 +26,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import concurrent.futures
+import contextlib
 import faulthandler
 import hashlib
 import hmac
 import logging
+import math
 import os
 import re
 import select
@@ -34,13 +43,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -51,7 +61,9 @@ from ..sdk.hardening import make_undumpable
 from ..sdk.injection import FD_ENV_VAR, decode_connections, encode_connections
 from .confine import describe_containment, describe_level, launcher_prefix, sandbox_notice
 from .containment import end_session
+from .diskspace import disk_full
 from .errors import BotError, NotebookChanged
+from .gateway import LEDGER_FILE, REMOTE_CONFINEMENT, GatewaySession, GatewayTarget
 from .layout import BotPaths, socket_root
 from .logs import MAX_TEXT, LogWriter
 from .models import BotConfig, BotMode, BotState, BotStatus, ErrorRecord
@@ -64,6 +76,31 @@ INTERRUPT_GRACE_SECONDS = 3.0
 TERMINATE_GRACE_SECONDS = 2.0
 KEEP_RUNS = 50
 HANDOVER_CHUNK = 64 * 1024
+#: Seconds a kernel may take from launch to answering its first request.
+KERNEL_STARTUP_SECONDS = 60
+#: How long before its due time a run readies its notebook, its kernel and its client.
+RUN_LEAD_SECONDS = 0.25
+#: A scheduled run this late (seconds) says so in the log (a restart after a failure does not:
+#: its kernel starts during a backoff that may be shorter than a kernel's start).
+LATE_NOTICE_SECONDS = 0.5
+#: How often a thread waiting on the kernels' event loop looks at the stop flag.
+WAIT_POLL_SECONDS = 0.2
+#: The kernel's command-line options, the same for every kernel of every bot.
+KERNEL_ARGUMENTS = [
+    "--HistoryManager.enabled=False",
+    # The runner captures descriptors 1 and 2 itself (runner_output); ipykernel's
+    # capture would also echo every byte there, logging it twice.
+    "--IPKernelApp.capture_fd_output=False",
+    "--IPKernelApp.exec_lines=import watchdog_lab.sdk as _wd_sdk; _wd_sdk.preload()",
+    # ipykernel batches output every 0.2 s; a live bot log wants it sooner.
+    "--IPKernelApp.exec_lines=import sys as _s; "
+    "_s.stdout.flush_interval = _s.stderr.flush_interval = 0.05",
+    # IPython keeps a copy of everything a cell prints (history outputs) until the
+    # cell ends, with history disabled too: a continuous bot's kernel would grow by
+    # all it ever printed. The runner logs the output; the kernel keeps none.
+    "--IPKernelApp.exec_lines=get_ipython().history_manager.outputs = "
+    "type('NoOutputHistory', (dict,), {'__missing__': lambda self, key: []})()",
+]
 #: papermill's tag on the cell it adds to set the parameters.
 INJECTED_TAG = "injected-parameters"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -209,6 +246,125 @@ class StreamingClient(NotebookClient):
                 return
 
 
+class Schedule:
+    """The due times of an every-N bot, on the monotonic clock: run k is due at
+    ``anchor + k * interval``, whatever the wall clock does and however long runs take.
+
+    A run that ends after its successor's due time skips to the next slot still ahead (no
+    burst of make-up runs); a run that starts late does not move the slots after it (no drift).
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.anchor: float | None = None
+        self.slot = 0
+
+    def start(self, now: float) -> None:
+        """The first run is due now: every later slot counts from here."""
+        if self.anchor is None:
+            self.anchor = now
+
+    def next_due(self, now: float) -> tuple[float, int]:
+        """The next slot after ``now`` and how many slots were skipped to reach it."""
+        assert self.anchor is not None, "start() first"
+        ahead = math.floor((now - self.anchor) / self.interval) + 1
+        slot = max(ahead, self.slot + 1)
+        skipped = slot - self.slot - 1
+        self.slot = slot
+        return self.anchor + slot * self.interval, skipped
+
+
+class KernelLoop:
+    """One event loop, on a thread of its own, for every kernel of the runner.
+
+    A kernel's client (zmq.asyncio sockets) belongs to the loop that made it: a kernel
+    prewarmed while the bot waits is connected and checked on this loop, and the notebook
+    later runs on this same loop. Off the main thread, nbclient cannot take over SIGINT and
+    SIGTERM either, so the runner's own handlers (graceful stop) stay in force throughout.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="kernels", daemon=True)
+        self._thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``coro`` on the loop and wait for it, waking regularly: the calling thread
+        (the main one) keeps receiving signals meanwhile."""
+        return wait_future(self.submit(coro))
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(2.0)
+
+
+def wait_future(future: concurrent.futures.Future[Any]) -> Any:
+    """The future's result, waited for in short slices: a thread blocked in one long wait
+    would hold off the Python-level signal handlers of the main thread (a stop). Done-ness is
+    asked, not a timeout caught: nbclient's ``CellTimeoutError`` is a ``TimeoutError`` too."""
+    while not future.done():
+        concurrent.futures.wait([future], timeout=WAIT_POLL_SECONDS)
+    return future.result()
+
+
+class BotKernel:
+    """One started bot kernel: its manager, its connected client, and the pipes of its
+    output and of its connections' hand-over, all released together by :meth:`Runner._discard`.
+    """
+
+    def __init__(
+        self,
+        km: BotKernelManager,
+        output: KernelOutput,
+        handover: ConnectionHandOver | None,
+        run_no: int,
+    ) -> None:
+        self.km = km
+        self.kc: AsyncKernelClient | None = None
+        self.output = output
+        self.handover = handover
+        # The run its descriptor output is logged under (a kept kernel serves several).
+        self.run_no = run_no
+        self.started = time.monotonic()
+
+    @property
+    def process(self) -> Any:
+        return getattr(self.km.provisioner, "process", None)
+
+    @property
+    def pid(self) -> int | None:
+        process = self.process
+        return process.pid if process is not None else None
+
+    def alive(self) -> bool:
+        """The kernel process has not exited (the exec wrapper's outer process exits with the
+        kernel it holds)."""
+        process = self.process
+        return process is not None and process.poll() is None
+
+    def exit_code(self) -> int | None:
+        process = self.process
+        return process.poll() if process is not None else None
+
+
+class GatewayBotKernel(BotKernel):
+    """A kernel on a gateway: no local process; alive while the gateway has it and its
+    channels are open."""
+
+    @property
+    def process(self) -> Any:
+        return None
+
+    def alive(self) -> bool:
+        return bool(self.km.alive_now())  # type: ignore[attr-defined]
+
+    def exit_code(self) -> int | None:
+        return None
+
+
 class Runner:
     def __init__(
         self,
@@ -217,6 +373,7 @@ class Runner:
         connections: list[Connection],
         redactor: Redactor | None = None,
         notebook_sha256: bytes | None = None,
+        gateway: GatewayTarget | None = None,
     ) -> None:
         self.paths = BotPaths(home, bot_id)
         # The sealed notebook's digest, handed over with the connections: the only notebook
@@ -236,7 +393,16 @@ class Runner:
         self._token = (
             (encode_connections(connections) + "\n").encode("ascii") if connections else b""
         )
-        self.log = LogWriter(self.paths.log_file, self.redactor)
+        # Kernels on a gateway (docs/gateway.md): its token is one more secret to redact.
+        self._gateway = (
+            GatewaySession(gateway, self.paths.run_dir / LEDGER_FILE)
+            if gateway is not None
+            else None
+        )
+        if gateway is not None:
+            self.redactor.add_secrets(gateway.secrets())
+        self._granted = len(connections)
+        self.log = LogWriter(self.paths.log_file, self.redactor, self.config.log_rotation)
         pid, start = self_identity()
         previous = read_status(self.paths.status_file, bot_id)
         self.status = BotStatus(
@@ -248,8 +414,12 @@ class Runner:
             heartbeat_at=time.time(),
             runs=previous.runs,
             last_error=previous.last_error,
-            sandbox=describe_level(self.config.sandbox),
-            containment=describe_containment(self.config.sandbox, self.config.rlimits),
+            sandbox=describe_level(self.config.sandbox) if gateway is None else REMOTE_CONFINEMENT,
+            containment=(
+                describe_containment(self.config.sandbox, self.config.rlimits)
+                if gateway is None
+                else REMOTE_CONFINEMENT
+            ),
             last_seq=self.log.seq,
         )
         self._status_lock = threading.Lock()
@@ -260,6 +430,19 @@ class Runner:
         # deep, so they live in a private 0700 folder of the system temp directory.
         self._ipc_dir = Path(tempfile.mkdtemp(prefix=f"{bot_id[:8]}-", dir=socket_root()))
         self._failures: collections.deque[float] = collections.deque()
+        self._kernels = KernelLoop()
+        # Every kernel gets its own IPC folder and connection file, a replaced one included.
+        self._kernel_serial = 0
+        # The next run's kernel, starting or ready while the bot waits, and its pid once
+        # launched (a stop kills it at once: it has nothing to finish).
+        self._spare: concurrent.futures.Future[BotKernel] | None = None
+        self._spare_pid: int | None = None
+        # The kernel a reuse_kernel bot keeps between runs.
+        self._kept: BotKernel | None = None
+        # When the next run is due (monotonic), once the loop has scheduled it, and whether
+        # it is a scheduled run (not a restart).
+        self._due: float | None = None
+        self._due_scheduled = False
 
     # ------------------------------------------------------------- status
 
@@ -269,7 +452,10 @@ class Runner:
                 setattr(self.status, key, value)
             self.status.heartbeat_at = time.time()
             self.status.last_seq = self.log.seq
-            write_status(self.paths.status_file, self.status)
+            try:
+                write_status(self.paths.status_file, self.status)
+            except OSError as exc:  # a full disk: the next update tries again
+                log.warning("status not written: %s", exc.strerror or type(exc).__name__)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
@@ -293,7 +479,27 @@ class Runner:
         if self._stop.is_set():  # the stop came between the loop's check and the launch
             threading.Thread(target=self._stop_kernel, daemon=True).start()
 
+    def _spare_launched(self, pid: int) -> None:
+        self._spare_pid = pid
+        self._update(prewarmed_kernel_pid=pid, prewarmed_kernel_pid_start=process_start_time(pid))
+        if self._stop.is_set():  # the stop came while the kernel was being launched
+            self._kill_spare()
+
+    def _kill_spare(self) -> None:
+        pid = self._spare_pid
+        if pid is None:
+            return
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
     def _stop_kernel(self) -> None:
+        if self._gateway is not None:  # no local process: interrupt, then delete, remotely
+            self._gateway.stop_all(INTERRUPT_GRACE_SECONDS)
+            return
+        self._kill_spare()
         steps = [(signal.SIGKILL, 0.0)]
         if self._kernel_ready:  # a starting kernel has nothing to finish: no grace
             steps = [
@@ -331,7 +537,11 @@ class Runner:
             f"sandbox {self.status.sandbox}, containment {self.status.containment})"
         )
         try:
-            notice = sandbox_notice(self.config.sandbox)
+            notice = (
+                sandbox_notice(self.config.sandbox)
+                if self._gateway is None
+                else self._gateway.start()
+            )
         except BotError as exc:  # the machine cannot give the sandbox the bot demands
             self.system(f"not running: {exc}")
             self._update(state=BotState.CRASHED, reason=str(exc), kernel_pid=None)
@@ -343,14 +553,26 @@ class Runner:
         try:
             return self._loop()
         finally:
+            self._discard_spare()
+            if self._kept is not None:
+                self._discard(self._kept)
+                self._kept = None
+            self._kernels.close()
             self.log.close()
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
     def _loop(self) -> int:
         policy = self.config.restart
         consecutive = 0
+        schedule = (
+            Schedule(self.config.interval)
+            if self.config.mode is BotMode.EVERY and self.config.interval
+            else None
+        )
         while not self._stop.is_set():
             run_no = self.status.runs + 1
+            if schedule is not None:
+                schedule.start(time.monotonic())
             self._update(state=BotState.STARTING, runs=run_no, next_run_at=None)
             error = self._execute(run_no)
             if self._refused is not None:
@@ -362,17 +584,26 @@ class Runner:
             if error is None:
                 consecutive = 0
                 self._update(consecutive_failures=0)
-                if self.config.mode is BotMode.EVERY and self.config.interval:
-                    next_at = time.time() + self.config.interval
-                    self._update(state=BotState.SLEEPING, next_run_at=next_at)
-                    self._stop.wait(self.config.interval)
+                if schedule is not None:
+                    due, skipped = schedule.next_due(time.monotonic())
+                    if skipped:
+                        self.system(
+                            f"run {run_no} ended after the next run was due (every "
+                            f"{schedule.interval:g}s): skipping {skipped} scheduled run(s); "
+                            f"the next starts in {due - time.monotonic():.1f}s"
+                        )
+                    self._wait_until(due, run_no + 1, BotState.SLEEPING)
                     continue
                 self.system("notebook finished")
                 self._update(state=BotState.STOPPED, reason="finished", kernel_pid=None)
                 return 0
             consecutive += 1
-            now = time.time()
-            self._failures.append(now)
+            now = time.monotonic()  # a wall-clock jump must not widen or narrow the window
+            full = disk_full(self.paths)  # not the code's fault: retried, never a crash loop
+            if full is not None:
+                error = f"disk full: {full}"
+            else:
+                self._failures.append(now)
             while self._failures and self._failures[0] < now - policy.window_seconds:
                 self._failures.popleft()
             if len(self._failures) >= policy.max_failures:
@@ -386,16 +617,29 @@ class Runner:
             delay = policy.delay(consecutive)
             self.system(f"run {run_no} failed ({error}); restarting in {delay:g}s")
             self._update(
-                state=BotState.STARTING,
                 restarts=self.status.restarts + 1,
                 consecutive_failures=consecutive,
                 reason=error,
-                next_run_at=now + delay,
             )
-            self._stop.wait(delay)
+            self._wait_until(now + delay, run_no + 1, BotState.STARTING)
         self.system("stopped on request")
         self._update(state=BotState.STOPPED, reason="stopped on request", kernel_pid=None)
         return 0
+
+    def _wait_until(self, due: float, next_run: int, state: BotState) -> None:
+        """Wait for the next run due at the monotonic time ``due`` (or a stop), its kernel
+        starting meanwhile. Returns a moment early: the run readies its notebook and its kernel
+        and then waits for ``due`` itself (:meth:`_execute`), so its first cell starts on time.
+        ``next_run_at`` is shown on the wall clock, for people."""
+        self._update(state=state, next_run_at=time.time() + (due - time.monotonic()))
+        self._prewarm(next_run)
+        self._due, self._due_scheduled = due, state is BotState.SLEEPING
+        self._sleep_until(due - RUN_LEAD_SECONDS)
+
+    def _sleep_until(self, until: float) -> None:
+        remaining = until - time.monotonic()
+        while remaining > 0 and not self._stop.wait(remaining):
+            remaining = until - time.monotonic()
 
     def _kernel_env(self, handover: ConnectionHandOver | None) -> dict[str, str]:
         p = self.paths
@@ -475,37 +719,27 @@ class Runner:
             nb = self._prepare_notebook()
         except NotebookChanged as exc:
             self._refused = str(exc)
+            self._discard_spare()  # a kernel started for this notebook gets nothing to run
             return self._refused
         except Exception as exc:  # an unreadable notebook is a failure, not a runner crash
+            self._discard_spare()
             return f"notebook unreadable: {type(exc).__name__}"
-        km = BotKernelManager(
-            kernel_name=self.config.kernel_name,
-            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self.paths.home / "kernels")]),
-            transport="ipc",
-            ip=str(self._ipc_dir / f"k{run_no}"),
-            connection_file=str(self.paths.run_dir / f"kernel-{run_no}.json"),
-        )
         try:
-            km.launcher_prefix = launcher_prefix(self.paths, self.config, self._ipc_dir)
+            kernel = self._kernel_for(run_no)
         except BotError as exc:
             return f"sandbox: {exc}"
-        km.on_launch = self._kernel_launched
-        km.shutdown_wait_time = TERMINATE_GRACE_SECONDS
+        except Exception as exc:
+            return self._failure(exc)
+        # The pid first: a stop from now on reaches this kernel (see _stop_kernel).
+        self._kernel_pid = kernel.pid
+        self._kernel_ready = False
+        if self._stop.is_set():
+            self._discard(kernel)
+            return None
         current_cell: dict[str, Any] = {}
 
         def on_output(msg: dict[str, Any], cell_index: int) -> None:
             self._log_output(msg, cell_index, run_no, nb, current_cell)
-
-        def on_start(**_: Any) -> None:
-            process = getattr(km.provisioner, "process", None)
-            self._kernel_pid = process.pid if process else None
-            self._kernel_ready = True
-            self._update(
-                state=BotState.RUNNING,
-                kernel_pid=self._kernel_pid,
-                kernel_pid_start=process_start_time(self._kernel_pid) if self._kernel_pid else None,
-            )
-            self.system(f"run {run_no}: kernel started (pid {self._kernel_pid})")
 
         def on_cell_execute(cell_index: int, **_: Any) -> None:
             current_cell["index"] = cell_index
@@ -514,49 +748,43 @@ class Runner:
             nb,
             on_output=on_output,
             cap=OutputCap(nbformat.v4.new_output),
-            km=km,
+            km=kernel.km,
             kernel_name=self.config.kernel_name,
             timeout_func=self._cell_timeout(nb),
             on_cell_execute=on_cell_execute,
-            startup_timeout=60,
+            startup_timeout=KERNEL_STARTUP_SECONDS,
             resources={"metadata": {"path": str(self.paths.state)}},
-            extra_arguments=[
-                "--HistoryManager.enabled=False",
-                # The runner captures descriptors 1 and 2 itself (runner_output); ipykernel's
-                # capture would also echo every byte there, logging it twice.
-                "--IPKernelApp.capture_fd_output=False",
-                "--IPKernelApp.exec_lines=import watchdog_lab.sdk as _wd_sdk; _wd_sdk.preload()",
-                # ipykernel batches output every 0.2 s; a live bot log wants it sooner.
-                "--IPKernelApp.exec_lines=import sys as _s; "
-                "_s.stdout.flush_interval = _s.stderr.flush_interval = 0.05",
-                # IPython keeps a copy of everything a cell prints (history outputs) until the
-                # cell ends, with history disabled too: a continuous bot's kernel would grow by
-                # all it ever printed. The runner logs the output; the kernel keeps none.
-                "--IPKernelApp.exec_lines=get_ipython().history_manager.outputs = "
-                "type('NoOutputHistory', (dict,), {'__missing__': lambda self, key: []})()",
-            ],
-            on_notebook_start=on_start,
         )
-        handover = ConnectionHandOver(self._token) if self._token else None
-        output = KernelOutput(
-            self.redactor, lambda name, text: self._log_fd_output(name, text, run_no)
-        )
-
-        def after_launch() -> None:
-            output.launched()
-            if handover is not None:
-                handover.launched()
-
-        km.after_launch = after_launch
+        client.kc = kernel.kc
+        kept_from = kernel.run_no if kernel.run_no != run_no else None
+        kernel.run_no = run_no
+        due, self._due = self._due, None
+        if due is not None:  # everything is ready: start exactly on time
+            self._sleep_until(due)
+            late = time.monotonic() - due
+            if late > LATE_NOTICE_SECONDS and self._due_scheduled:
+                self.system(
+                    f"run {run_no} starts {late:.1f}s after its due time: its kernel was not "
+                    "ready (the machine is busy, or kernels take longer to start than the wait)"
+                )
+        if self._stop.is_set():
+            self._discard(kernel)
+            return None
+        self._kernel_ready = True
         error: str | None = None
         try:
-            self._in_thread(
-                client.execute,
-                env=self._kernel_env(handover),
-                stdout=output.stdout,
-                stderr=output.stderr,
-                pass_fds=(handover.read_fd,) if handover is not None else (),
+            execution = self._kernels.submit(client.async_execute())
+            self._update(
+                state=BotState.RUNNING,
+                kernel_pid=kernel.pid,
+                kernel_pid_start=process_start_time(kernel.pid) if kernel.pid else None,
             )
+            self.system(
+                f"run {run_no}: kernel started (pid {kernel.pid})"
+                if kept_from is None
+                else f"run {run_no}: on the kernel kept from run {kept_from} (pid {kernel.pid})"
+            )
+            wait_future(execution)
         except CellTimeoutError:
             error = self._timed_out(nb, current_cell.get("index"))
         except CellExecutionError as exc:
@@ -564,16 +792,212 @@ class Runner:
         except DeadKernelError:
             error = "kernel died"
         except Exception as exc:
-            error = f"{type(exc).__name__}: {self.redactor.redact(str(exc))[:300]}"
+            error = self._failure(exc)
         finally:
-            self._shutdown(km)
-            if handover is not None:
-                handover.close()
-            output.close()  # everything the kernel wrote is in the log before what follows
+            self._kernel_ready = False
+            if (
+                self.config.reuse_kernel
+                and error is None
+                and not self._stop.is_set()
+                and kernel.alive()
+            ):
+                self._kept = kernel  # its pid stays in the status: a stop ends it too
+            else:
+                self._discard(kernel)
             self._save_run(nb, run_no)
         if self._stop.is_set():
             return None
         return error
+
+    def _failure(self, exc: BaseException) -> str:
+        return f"{type(exc).__name__}: {self.redactor.redact(str(exc))[:300]}"
+
+    # ------------------------------------------------------------ kernels
+
+    def _kernel_for(self, run_no: int) -> BotKernel:
+        """The kernel run ``run_no`` executes on: the kept one (``reuse_kernel``), else the
+        prewarmed one, else one started now. A kernel that died while it waited is replaced,
+        and the log says so."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            if kept.alive():
+                return kept
+            self.system(
+                f"run {run_no}: the kept kernel (pid {kept.pid}) died while the bot waited "
+                f"(exit status {kept.exit_code()}); starting a fresh one"
+            )
+            self._discard(kept)
+            self._update(kernel_pid=None, kernel_pid_start=None)
+        spare = self._take_spare(run_no)
+        if spare is not None:
+            return spare
+        started: BotKernel = self._kernels.call(self._start_kernel(run_no, spare=False))
+        return started
+
+    def _prewarm(self, run_no: int) -> None:
+        """Start run ``run_no``'s kernel now, in the background, unless it has one already."""
+        if not self.config.prewarm_kernel or self._spare is not None or self._kept is not None:
+            return
+        if self._stop.is_set():
+            return
+        self._spare = self._kernels.submit(self._start_kernel(run_no, spare=True))
+
+    def _take_spare(self, run_no: int) -> BotKernel | None:
+        """The prewarmed kernel, once ready and if still alive; None if there is none."""
+        future, self._spare = self._spare, None
+        if future is None:
+            return None
+        kernel: BotKernel | None = None
+        try:
+            kernel = wait_future(future)
+        except Exception as exc:
+            self.system(
+                f"run {run_no}: the prewarmed kernel did not start "
+                f"({self._failure(exc)}); starting another"
+            )
+        finally:
+            self._spare_pid = None
+            self._update(
+                prewarmed_kernel_pid=None,
+                prewarmed_kernel_pid_start=None,
+                prewarmed_kernel_ready=False,
+            )
+        if kernel is None:
+            return None
+        if kernel.alive():
+            kernel.km.on_launch = self._kernel_launched
+            return kernel
+        self.system(
+            f"run {run_no}: the prewarmed kernel (pid {kernel.pid}) died while the bot waited "
+            f"(exit status {kernel.exit_code()}); starting a fresh one"
+        )
+        self._discard(kernel)
+        return None
+
+    def _discard_spare(self) -> None:
+        """End the prewarmed kernel, starting or ready (a stop, a refused notebook)."""
+        future, self._spare = self._spare, None
+        if future is None:
+            return
+        self._kill_spare()
+        try:
+            kernel = wait_future(future)
+        except Exception:  # it died starting: its manager cleaned up after itself
+            kernel = None
+        self._spare_pid = None
+        if kernel is not None:
+            self._discard(kernel)
+        self._update(
+            prewarmed_kernel_pid=None, prewarmed_kernel_pid_start=None, prewarmed_kernel_ready=False
+        )
+
+    async def _start_kernel(self, run_no: int, *, spare: bool) -> BotKernel:
+        """Launch a fresh kernel with its own hand-over of the connections, connect a client
+        and wait until it answers: what nbclient would do, done ahead of the run."""
+        if self._gateway is not None:
+            return await self._start_gateway_kernel(run_no)
+        self._kernel_serial += 1
+        serial = self._kernel_serial
+        km = BotKernelManager(
+            kernel_name=self.config.kernel_name,
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self.paths.home / "kernels")]),
+            transport="ipc",
+            ip=str(self._ipc_dir / f"k{serial}"),
+            connection_file=str(self.paths.run_dir / f"kernel-{serial}.json"),
+        )
+        km.launcher_prefix = launcher_prefix(self.paths, self.config, self._ipc_dir)
+        km.on_launch = self._spare_launched if spare else self._kernel_launched
+        km.shutdown_wait_time = TERMINATE_GRACE_SECONDS
+        handover = ConnectionHandOver(self._token) if self._token else None
+        kernel: BotKernel
+
+        def deliver(name: str, text: str) -> None:
+            self._log_fd_output(name, text, kernel.run_no)
+
+        output = KernelOutput(self.redactor, deliver)
+        kernel = BotKernel(km, output, handover, run_no)
+
+        def after_launch() -> None:
+            output.launched()
+            if handover is not None:
+                handover.launched()
+
+        km.after_launch = after_launch
+        try:
+            await km.start_kernel(
+                extra_arguments=KERNEL_ARGUMENTS,
+                env=self._kernel_env(handover),
+                cwd=str(self.paths.state),
+                stdout=output.stdout,
+                stderr=output.stderr,
+                pass_fds=(handover.read_fd,) if handover is not None else (),
+            )
+            kernel.kc = km.client()
+            kernel.kc.start_channels()
+            await kernel.kc.wait_for_ready(timeout=KERNEL_STARTUP_SECONDS)
+            kernel.kc.allow_stdin = False
+        except BaseException:
+            await asyncio.get_running_loop().run_in_executor(None, self._discard, kernel)
+            raise
+        if spare:
+            self._update(prewarmed_kernel_ready=True)
+        return kernel
+
+    async def _start_gateway_kernel(self, run_no: int) -> BotKernel:
+        """A kernel on the gateway, handed the connections once it answers (see
+        :mod:`.gateway`); nothing of it runs here, so its output pipes stay unused."""
+        assert self._gateway is not None
+        km = self._gateway.manager(
+            env={"WATCHDOG_LAB_BOT_ID": self.config.id, "WATCHDOG_LAB_BOT_NAME": self.config.name},
+            payload=self._token.decode("ascii").strip(),
+            expected=self._granted,
+        )
+        output = KernelOutput(self.redactor, lambda name, text: None)
+        output.launched()
+        kernel = GatewayBotKernel(km, output, None, run_no)  # type: ignore[arg-type]
+        try:
+            await km.start_kernel()
+            kernel.kc = km.client()
+            kernel.kc.start_channels()
+            await kernel.kc.wait_for_ready(timeout=KERNEL_STARTUP_SECONDS)
+            kernel.kc.allow_stdin = False
+        except BaseException:
+            await asyncio.get_running_loop().run_in_executor(None, self._discard, kernel)
+            raise
+        self.system(f"run {run_no}: {km.describe()} accepted {self._granted} connection(s)")
+        return kernel
+
+    def _discard(self, kernel: BotKernel) -> None:
+        """End a kernel by signal: its notebook is done, so there is nothing to wait for, and
+        a signal cannot hang the way a shutdown request to a wedged kernel can. Everything
+        it wrote is in the log before what follows."""
+        process = kernel.process
+        try:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(TERMINATE_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            if process is not None:  # where no PID namespace holds them: what kept its session
+                end_session(process.pid, None)
+            self._kernels.call(self._release(kernel))
+        except Exception as exc:  # never let cleanup take the runner down
+            log.warning("kernel cleanup: %s", type(exc).__name__)
+        finally:
+            if kernel.pid is not None and self._kernel_pid == kernel.pid:
+                self._kernel_pid = None
+                self._kernel_ready = False
+            if kernel.handover is not None:
+                kernel.handover.close()
+            kernel.output.close()
+
+    @staticmethod
+    async def _release(kernel: BotKernel) -> None:
+        if kernel.kc is not None:
+            kernel.kc.stop_channels()
+        await kernel.km.cleanup_resources()
 
     def _cell_timeout(self, nb: Any) -> Any:
         """nbclient's per-cell timeout, from the bot's ``cell_timeout`` (None: no limit).
@@ -611,47 +1035,6 @@ class Runner:
                 )
             )
         return reason
-
-    def _in_thread(self, func: Any, **kwargs: Any) -> Any:
-        """Run nbclient off the main thread. nbclient takes over SIGINT/SIGTERM while it runs
-        and resets them to the default afterwards; off the main thread it cannot, so the
-        runner's own handlers (graceful stop) stay in force throughout."""
-        outcome: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                outcome["value"] = func(**kwargs)
-            except BaseException as exc:
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=target, name="notebook", daemon=True)
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.2)
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome.get("value")
-
-    def _shutdown(self, km: AsyncKernelManager) -> None:
-        """End the kernel by signal: the notebook is done, so there is nothing to wait for, and
-        a signal cannot hang the way a shutdown request to a wedged kernel can."""
-        process = getattr(km.provisioner, "process", None)
-        try:
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(TERMINATE_GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            if process is not None:  # where no PID namespace holds them: what kept its session
-                end_session(process.pid, None)
-            run_sync(km.cleanup_resources)()
-        except Exception as exc:  # never let cleanup take the runner down
-            log.warning("kernel cleanup: %s", type(exc).__name__)
-        finally:
-            self._kernel_pid = None
-            self._kernel_ready = False
 
     def _log_fd_output(self, stream: str, text: str, run_no: int) -> None:
         """Text the kernel wrote to descriptor 1 or 2, already redacted by the drain."""
@@ -713,13 +1096,16 @@ class Runner:
             self.system(f"could not save run {run_no}: {type(exc).__name__}")
 
 
-def _read_handover() -> tuple[list[Connection], bytes | None]:
+def _read_handover() -> tuple[list[Connection], bytes | None, GatewayTarget | None]:
     """Read what the supervisor hands over on stdin, once, then close stdin: line 1 the grant
-    payload, line 2 the hex SHA-256 of the sealed notebook (empty for a bot without grants)."""
+    payload, line 2 the hex SHA-256 of the sealed notebook (empty for a bot without grants),
+    line 3 the gateway its kernels run on, with its token (empty or absent: here)."""
     data = sys.stdin.read()
     sys.stdin.close()
     token, _, rest = data.partition("\n")
-    pin_hex = rest.strip()
+    pin_hex, _, gateway_line = rest.partition("\n")
+    pin_hex = pin_hex.strip()
+    gateway = GatewayTarget.decode(gateway_line.strip()) if gateway_line.strip() else None
     try:
         pin = bytes.fromhex(pin_hex) if pin_hex else None
     except ValueError:
@@ -729,7 +1115,7 @@ def _read_handover() -> tuple[list[Connection], bytes | None]:
     )
     if connections and pin is None:
         pin = b""  # connections without a sealed digest: refuse rather than run unchecked
-    return connections, pin
+    return connections, pin, gateway
 
 
 def _hold_runner_lock(paths: BotPaths) -> Any:
@@ -763,14 +1149,14 @@ def _main(argv: list[str] | None, redactor: Redactor) -> int:
     parser.add_argument("--home", default=None)
     args = parser.parse_args(argv)
     make_undumpable()  # the granted connections live in this process's memory from now on
-    connections, pin = _read_handover()
+    connections, pin, gateway = _read_handover()
     home = home_dir(args.home)
     lock = _hold_runner_lock(BotPaths(home, args.bot_id))
     if lock is None:
         print("another runner already runs this bot; not starting a second one", file=sys.stderr)
         return 3
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` dumps stacks
-    runner = Runner(home, args.bot_id, connections, redactor, notebook_sha256=pin)
+    runner = Runner(home, args.bot_id, connections, redactor, notebook_sha256=pin, gateway=gateway)
     # Everything written to descriptors 1 and 2 already passes through ``redactor`` (main);
     # the log formatter's redaction stays as a second line for records.
     logging.basicConfig(

@@ -53,6 +53,7 @@ from .models import (
     DescribeBot,
     ListBotVersions,
     LogRecord,
+    LogRotation,
     PromoteBot,
     RestartPolicy,
 )
@@ -71,6 +72,7 @@ from .seal import (
 from .status import is_alive, read_status, runner_is_alive, write_status
 
 if TYPE_CHECKING:
+    from .gateway import GatewaySettings
     from .plan import DescribePromotePlan
     from .policy import Approved, DependencyPolicy
 
@@ -112,8 +114,16 @@ class BotManager:
         connect_ports: Sequence[int] = DEFAULT_CONNECT_PORTS,
         find_links: Sequence[str | os.PathLike[str]] = (),
         cell_timeout: float | None = None,
+        prewarm_kernel: bool = True,
+        log_rotation: LogRotation | None = None,
+        gateway: GatewaySettings | None = None,
     ) -> None:
         self.vault = vault
+        # Where bots' kernels run when not on this machine (docs/gateway.md).
+        self.gateway = gateway
+        # Every-N bots start their next run's kernel while they wait (on time, one more kernel).
+        self.prewarm_kernel = prewarm_kernel
+        self.log_rotation = log_rotation or LogRotation()
         # A promote that sets no cell timeout gets this one (None or 0: no limit).
         self.cell_timeout = cell_timeout or None
         self.connect_ports = list(connect_ports)
@@ -280,6 +290,9 @@ class BotManager:
                     self.cell_timeout if request.cell_timeout is None else request.cell_timeout
                 )
                 or None,
+                reuse_kernel=request.reuse_kernel,
+                prewarm_kernel=self.prewarm_kernel,
+                log_rotation=self.log_rotation,
             )
             write_json_atomic(paths.config_file, config.model_dump(mode="json"))
             record = self.registry.create(config, grants)
@@ -327,7 +340,7 @@ class BotManager:
         from ..redact import Redactor
         from .logs import LogWriter
 
-        writer = LogWriter(paths.log_file, Redactor())
+        writer = LogWriter(paths.log_file, Redactor(), self.log_rotation)
         try:
             writer.write(
                 "system",
@@ -409,6 +422,7 @@ class BotManager:
             mode=record.config.mode,
             interval=record.config.interval,
             parameters=record.config.parameters,
+            reuse_kernel=record.config.reuse_kernel,
             desired_state=record.desired_state,
             state=status.state,
             connections=self._grant_names(record),
@@ -426,10 +440,11 @@ class BotManager:
         return status
 
     def needs_unlock_to_start(self, ref: str, *, restart: bool = False) -> bool:
-        """Whether starting (or restarting) ``ref`` will decrypt its grants: a bot with grants
-        that is not already running. Faces use it to ask for the password only then."""
+        """Whether starting (or restarting) ``ref`` will decrypt its grants, or the gateway's
+        token: a bot with grants, or any bot when kernels run on a gateway, that is not already
+        running. Faces use it to ask for the password only then."""
         record = self.registry.get(ref)
-        if not record.grants:
+        if not record.grants and self.gateway is None:
             return False
         return restart or self.effective_status(record).state not in ACTIVE_STATES
 
@@ -520,7 +535,12 @@ class BotManager:
         checks the bot's seal first."""
         paths = BotPaths(self.home, record.id)
         paths.create()
-        write_json_atomic(paths.config_file, record.config.model_dump(mode="json"))
+        # The log's rotation and the prewarming follow the settings of whoever starts the bot,
+        # not its promote's.
+        config = record.config.model_copy(
+            update={"log_rotation": self.log_rotation, "prewarm_kernel": self.prewarm_kernel}
+        )
+        write_json_atomic(paths.config_file, config.model_dump(mode="json"))
         token = encode_connections(connections) if connections else ""
         pin = b""
         if connections:  # secrets go only with the notebook bytes that were sealed
@@ -530,6 +550,9 @@ class BotManager:
                     fault_message(record.name, record.config.notebook_version, SealFault.SEAL)
                 )
             pin = digest.hex().encode("ascii")
+        # The gateway's token comes from the vault (unlocked: VaultLocked otherwise), before
+        # any process starts.
+        gateway = self.gateway.target(self.vault).encode().encode("ascii") if self.gateway else b""
         env = {
             key: os.environ[key]
             for key in ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "PYTHONPATH")
@@ -557,8 +580,9 @@ class BotManager:
             )
         assert proc.stdin is not None
         try:
-            # Line 1: the connections; line 2: the notebook digest the runner must run.
-            proc.stdin.write(token.encode("ascii") + b"\n" + pin + b"\n")
+            # Line 1: the connections; line 2: the notebook digest the runner must run;
+            # line 3: the gateway its kernels run on, with its token (empty: here).
+            proc.stdin.write(token.encode("ascii") + b"\n" + pin + b"\n" + gateway + b"\n")
             proc.stdin.close()
         except BrokenPipeError as exc:
             raise BotStartFailed(
@@ -587,10 +611,15 @@ class BotManager:
                 time.sleep(0.05)
             if runner_is_alive(status):
                 _kill_group(status.pid)
-        if status.kernel_pid and is_alive(status.kernel_pid, status.kernel_pid_start):
-            _kill_group(status.kernel_pid)
-        if status.kernel_pid:  # where no PID namespace holds them: what kept its session
-            end_session(status.kernel_pid, status.kernel_pid_start)
+        status = read_status(BotPaths(self.home, record.id).status_file, record.id)
+        for pid, start in (
+            (status.kernel_pid, status.kernel_pid_start),
+            (status.prewarmed_kernel_pid, status.prewarmed_kernel_pid_start),
+        ):
+            if pid and is_alive(pid, start):
+                _kill_group(pid)
+            if pid:  # where no PID namespace holds them: what kept its session
+                end_session(pid, start)
         self._audit(Event.BOT_STOPPED, subject=record.id, detail={"bot": record.name})
         return self.describe(record.id)
 
@@ -712,13 +741,17 @@ class BotManager:
                 # The runner ended it on purpose (finished, crash loop, sandbox refused):
                 # restarting would repeat it; a human looks first.
                 done[record.name] = f"left {status.state.value}"
-            elif record.grants and not unlocked:
+            elif (record.grants or self.gateway) and not unlocked:
                 status.state, status.pid, status.kernel_pid = (
                     BotState.WAITING_FOR_UNLOCK,
                     None,
                     None,
                 )
-                status.reason = "needs its connections: unlock the vault to start it"
+                status.reason = (
+                    "needs its connections: unlock the vault to start it"
+                    if record.grants
+                    else "needs the gateway's token: unlock the vault to start it"
+                )
                 write_status(paths.status_file, status)
                 done[record.name] = BotState.WAITING_FOR_UNLOCK.value
             else:

@@ -175,6 +175,7 @@ def promote_request(args: argparse.Namespace) -> PromoteBot:
             allow_packages=args.allow_package or [],
             allow_startup_code=args.allow_startup_code or [],
             cell_timeout=_cell_timeout(args.cell_timeout),
+            reuse_kernel=args.reuse_kernel,
         )
     except ValidationError as exc:
         # Field names and pydantic's own words; never the input values.
@@ -224,7 +225,10 @@ def _pid_text(bot: DescribeBot) -> str:
     s = bot.status
     if bot.state not in ACTIVE or s.pid is None:
         return "-"
-    return f"{s.pid} (kernel {s.kernel_pid})" if s.kernel_pid else str(s.pid)
+    kernels = [f"kernel {s.kernel_pid}"] if s.kernel_pid else []
+    if s.prewarmed_kernel_pid:  # the next run's, started while the bot waits
+        kernels.append(f"next run's kernel {s.prewarmed_kernel_pid}")
+    return f"{s.pid} ({', '.join(kernels)})" if kernels else str(s.pid)
 
 
 def _params_text(params: dict[str, object]) -> str:
@@ -251,6 +255,7 @@ def status_text(bot: DescribeBot) -> str:
         ("state", _state_text(bot)),
         ("desired state", bot.desired_state),
         ("mode", _mode_text(bot)),
+        ("kernel", "kept across runs" if bot.reuse_kernel else "fresh for every run"),
         ("pid", _pid_text(bot)),
         ("runs", str(s.runs)),
         ("restarts", str(s.restarts)),
@@ -659,6 +664,12 @@ def register(
         metavar="SECONDS",
         help="fail a run whose cell runs longer than SECONDS (0: no limit, the default); a "
         "continuous bot's last cell, its loop, is never limited",
+    )
+    promote.add_argument(
+        "--reuse-kernel",
+        action="store_true",
+        help="keep one kernel across runs: in-memory state survives between runs (a failed "
+        "run restarts it fresh); default: a fresh kernel for every run",
     )
     promote.add_argument("--start", action="store_true", help="start the bot once promoted")
     promote.set_defaults(handler=run_promote, mode=None, every=None)

@@ -29,7 +29,7 @@ from .consent import Act, with_password
 
 PROMOTE = (
     "%wd promote [--name NAME] [--once | --every SECONDS | --continuous] [--connection NAME]... "
-    "[--param KEY=VALUE]... [--allow-package NAME]... [--no-start]"
+    "[--param KEY=VALUE]... [--allow-package NAME]... [--reuse-kernel] [--no-start]"
 )
 LOGS = "%wd logs BOT [-n N] [--follow]"
 #: How often a promote job and a followed log are asked for news.
@@ -63,6 +63,7 @@ class PromoteOptions:
     connections: list[str] = field(default_factory=list)
     params: list[str] = field(default_factory=list)
     allow_packages: list[str] = field(default_factory=list)
+    reuse_kernel: bool = False
     start: bool = True
 
 
@@ -95,6 +96,8 @@ def promote_options(line: str) -> PromoteOptions:
             options.params.append(value(flag))
         elif flag == "--allow-package":
             options.allow_packages.append(value(flag))
+        elif flag == "--reuse-kernel" and not eq:
+            options.reuse_kernel = True
         elif flag == "--no-start" and not eq:
             options.start = False
         else:
@@ -151,6 +154,7 @@ def promote(magics: Magics, line: str) -> None:
             parameters=parameters,
             connections=options.connections,
             allow_packages=options.allow_packages,
+            reuse_kernel=options.reuse_kernel,
             start=options.start,
             password=password,
         )

@@ -253,6 +253,7 @@ class BrokerClient:
         parameters: Mapping[str, Any] | None = None,
         connections: Sequence[str] = (),
         allow_packages: Sequence[str] = (),
+        reuse_kernel: bool = False,
         start: bool = True,
         password: str | None = None,
     ) -> dict[str, Any]:
@@ -264,6 +265,7 @@ class BrokerClient:
             "parameters": dict(parameters or {}),
             "connections": list(connections),
             "allow_packages": list(allow_packages),
+            "reuse_kernel": reuse_kernel,
             "start": start,
         }
         if interval is not None:

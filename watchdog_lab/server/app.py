@@ -193,6 +193,8 @@ class WatchdogLab(ExtensionApp, WatchdogLabSettings):
         # the registry must not create one.
         if self.vault.path.exists():
             self.bot_ops.reconcile_soon("server start")
+        if self.runner_watch_seconds:  # a runner killed meanwhile is started again
+            self.bot_ops.watch_runners(self.runner_watch_seconds, self.vault.path.exists)
         self._start_automatic_backups()
         if self.sync_automatic:
             from ..sync.automatic import AutomaticSync

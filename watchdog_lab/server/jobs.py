@@ -11,8 +11,11 @@ through :class:`BotOperations`:
   two at a time on a small machine), records each progress step, then the bot or the error;
 - calls that change one bot's processes are serialised per bot (two clicks on "start" must
   not start two runners), and a reconcile runs alone: it may start any bot;
-- reconcile requests (server start, every unlock) are coalesced: a request made while none is
-  queued queues one, so a run always follows the latest request and none piles up.
+- reconcile requests (server start, every unlock, a runner that ended) are coalesced: a
+  request made while none is queued queues one, so a run always follows the latest request and
+  none piles up;
+- a :class:`RunnerWatch` notices a runner that ended without being asked to (``kill -9``, the
+  OOM killer) and asks for a reconcile, which starts it again.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
+import select
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from enum import Enum
@@ -33,8 +38,11 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..bots.errors import BotError
-from ..bots.models import DescribeBot, PromoteBot
-from ..bots.supervisor import BotManager
+from ..bots.layout import BotPaths
+from ..bots.models import BotState, BotStatus, DescribeBot, PromoteBot
+from ..bots.registry import BotRecord
+from ..bots.status import is_alive, read_status, runner_is_alive, write_status
+from ..bots.supervisor import ACTIVE_STATES, BotManager
 from ..vault.errors import VaultError
 
 T = TypeVar("T")
@@ -182,6 +190,7 @@ class BotOperations:
         self._jobs_guard = threading.Lock()
         self._reconcile_guard = threading.Lock()
         self._reconcile_queued: Future[dict[str, str]] | None = None
+        self._watch: RunnerWatch | None = None
 
     # ------------------------------------------------------------------ calls
 
@@ -278,9 +287,206 @@ class BotOperations:
         )
         return done
 
+    # ---------------------------------------------------------------- watching
+
+    def watch_runners(self, interval: float, ready: Callable[[], bool]) -> RunnerWatch:
+        """Start watching the runners of the bots that should run (see :class:`RunnerWatch`);
+        ``ready`` says whether there can be any (a vault file exists: the registry is in it,
+        and building a manager before would create the file)."""
+        if self._watch is None:
+            self._watch = RunnerWatch(self, self._manager, interval, self._log, ready)
+            self._watch.start()
+        return self._watch
+
     # --------------------------------------------------------------- lifetime
 
     def shutdown(self) -> None:
         """Stop taking work; what runs finishes (a half-built bot is cleaned up by promote)."""
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         for pool in (self._calls, self._builds, self._reconciler):
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+#: A runner, as one process for good: its bot, its pid and its start time.
+_RunnerKey = tuple[str, int, int | None]
+
+
+class RunnerWatch:
+    """Restarts, through a reconcile, the bots whose runner ended without being asked to.
+
+    A runner ends by itself only on purpose (stopped, finished, a crash loop), and then says so
+    in its ``status.json``; one killed outright (``kill -9``, the OOM killer) leaves a status
+    that still reads active. The watch holds a pidfd of each live runner of a bot that should
+    run: the kernel makes it readable the moment the process ends, so the restart follows at
+    once, with no polling. Every ``interval`` seconds it reads the registry and the status
+    files again (a query and a small file per bot), to watch runners started since, the CLI's
+    included, and, where pidfds are missing, to find a dead runner by its pid and start time.
+
+    A bot that needs its connections while the vault is locked is left waiting by the
+    reconcile (nothing is restarted, so nothing counts against it). Restarts the watch caused
+    are counted per bot against the bot restart policy: a runner killed again and again (a
+    machine short of memory) ends ``crashed`` instead of being started forever.
+    """
+
+    def __init__(
+        self,
+        ops: BotOperations,
+        manager: Callable[[], BotManager],
+        interval: float,
+        log: logging.Logger,
+        ready: Callable[[], bool],
+    ) -> None:
+        self._ops = ops
+        self._manager = manager
+        self._ready = ready
+        self._interval = interval
+        self._log = log
+        self._stopped = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        # A reconcile may finish (and wake the watch) after the watch has ended: its pipe's
+        # descriptor numbers may then name other files, which must not be written to.
+        self._pipe_guard = threading.Lock()
+        self._pipe_open = True
+        self._pidfds: dict[_RunnerKey, int] = {}
+        # Runners found dead and already reported: a reconcile that could not start one must
+        # not be asked again at every wake (the next unlock or server start retries it).
+        self._reported: set[_RunnerKey] = set()
+        self._restarts: dict[str, deque[float]] = {}
+        self._thread = threading.Thread(target=self._run, name="watchdog-runners", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.wake()
+        self._thread.join(5.0)
+
+    def wake(self) -> None:
+        """Scan now (a reconcile finished: its new runners are to be watched)."""
+        with self._pipe_guard, contextlib.suppress(BlockingIOError, OSError):
+            if self._pipe_open:
+                os.write(self._wake_w, b"x")
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.is_set():
+                try:
+                    self._scan()
+                except Exception:  # a bad status file or a closed vault must not end the watch
+                    self._log.exception("WatchDog Lab: watching bot runners failed")
+                self._wait()
+        finally:
+            for fd in self._pidfds.values():
+                os.close(fd)
+            self._pidfds.clear()
+            with self._pipe_guard:
+                self._pipe_open = False
+                os.close(self._wake_r)
+                os.close(self._wake_w)
+
+    def _wait(self) -> None:
+        """Until a watched runner ends, a wake, or ``interval`` seconds."""
+        poller = select.poll()
+        poller.register(self._wake_r, select.POLLIN)
+        for fd in self._pidfds.values():
+            poller.register(fd, select.POLLIN)
+        ended = set()
+        for fd, _ in poller.poll(self._interval * 1000):
+            if fd == self._wake_r:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 4096)
+            else:
+                ended.add(fd)
+        for key, fd in list(self._pidfds.items()):  # the scan decides what the end means
+            if fd in ended:
+                os.close(self._pidfds.pop(key))
+
+    def _scan(self) -> None:
+        if not self._ready():  # no vault file, no bots (and none is created)
+            return
+        manager = self._manager()
+        current: set[_RunnerKey] = set()
+        dead: dict[str, tuple[BotRecord, BotStatus, _RunnerKey]] = {}
+        records = manager.registry.list()
+        for gone in set(self._restarts) - {record.id for record in records}:  # deleted bots
+            del self._restarts[gone]
+        for record in records:
+            if record.desired_state != "running":
+                continue
+            status = read_status(BotPaths(manager.home, record.id).status_file, record.id)
+            if status.state not in ACTIVE_STATES or status.pid is None:
+                continue
+            key = (record.id, status.pid, status.pid_start)
+            current.add(key)
+            if key in self._pidfds and runner_is_alive(status):
+                continue
+            if runner_is_alive(status) and self._watch_pid(key):
+                continue
+            if key not in self._reported:
+                dead[record.id] = (record, status, key)
+        for key in set(self._pidfds) - current:  # stopped, restarted, deleted
+            os.close(self._pidfds.pop(key))
+        self._reported &= current
+        if not dead:
+            return
+        now = time.monotonic()
+        for bot_id, (record, status, key) in dead.items():
+            self._reported.add(key)
+            policy = record.config.restart
+            times = self._restarts.setdefault(bot_id, deque())
+            while times and times[0] < now - policy.window_seconds:
+                times.popleft()
+            if len(times) >= policy.max_failures:
+                self._give_up(manager, record, status, len(times), policy.window_seconds)
+                continue
+            self._log.warning("WatchDog Lab: the runner of bot %r ended unasked", record.name)
+        future = self._ops.reconcile_soon("a runner ended")
+        future.add_done_callback(lambda done: self._reconciled(done, set(dead)))
+
+    def _watch_pid(self, key: _RunnerKey) -> bool:
+        """Hold a pidfd of the runner ``key``; False if it is gone meanwhile. Without pidfds
+        (not Linux 5.3+) the runner is checked again at the next scan."""
+        _, pid, start = key
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError) as exc:
+            return not isinstance(exc, ProcessLookupError)
+        # Opened after the check: the pid may since name another process. The pidfd names
+        # whatever holds the pid now, so check again that it is still the runner.
+        if not is_alive(pid, start):
+            os.close(fd)
+            return False
+        self._pidfds[key] = fd
+        return True
+
+    def _reconciled(self, future: Future[dict[str, str]], bot_ids: set[str]) -> None:
+        """Count the restarts this watch asked for; then scan, to watch the new runners."""
+        with contextlib.suppress(Exception):
+            done = future.result()
+            manager = self._manager()
+            now = time.monotonic()
+            for bot_id in bot_ids:
+                with contextlib.suppress(BotError):
+                    if done.get(manager.registry.get(bot_id).name) == "restarted":
+                        self._restarts.setdefault(bot_id, deque()).append(now)
+        self.wake()
+
+    def _give_up(
+        self,
+        manager: BotManager,
+        record: BotRecord,
+        status: BotStatus,
+        count: int,
+        window: float,
+    ) -> None:
+        """Leave a bot whose runner keeps dying ``crashed``, as a runner's own crash loop
+        does: a reconcile leaves it so, and a human looks first."""
+        reason = f"crash loop: its runner ended {count} times within {window:g}s (killed)"
+        status.state, status.pid, status.kernel_pid = BotState.CRASHED, None, None
+        status.reason, status.next_run_at = reason, None
+        write_status(BotPaths(manager.home, record.id).status_file, status)
+        self._log.warning("WatchDog Lab: bot %r not restarted: %s", record.name, reason)

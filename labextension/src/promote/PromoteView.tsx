@@ -259,6 +259,20 @@ function PromoteForm(props: IPromoteFormProps): JSX.Element {
           </label>
         )}
         {shown.interval && <p className="wd-promote-problem">{shown.interval}</p>}
+        <label
+          className="wd-promote-choice"
+          title={trans.__(
+            'State leaks between runs and memory can grow; a failed run restarts the kernel fresh. wd.state is the durable way to keep state.'
+          )}
+        >
+          <input
+            type="checkbox"
+            data-testid="wd-promote-reuse-kernel"
+            checked={form.reuseKernel}
+            onChange={event => set({ reuseKernel: event.target.checked })}
+          />
+          {trans.__('Keep one kernel across runs (variables survive between runs)')}
+        </label>
       </fieldset>
 
       <fieldset className="wd-promote-group" data-testid="wd-promote-parameters">

@@ -129,6 +129,8 @@ export interface IPromoteForm {
   connections: string[];
   /** Flagged names the user ticked "allow" for. */
   allow: string[];
+  /** Keep one kernel across runs (in-memory state survives between them). */
+  reuseKernel: boolean;
   /** Start the bot as soon as it is built. */
   start: boolean;
 }
@@ -146,6 +148,7 @@ export function initialForm(plan: IPromotePlan): IPromoteForm {
     parameters,
     connections: [],
     allow: [],
+    reuseKernel: false,
     start: false
   };
 }
@@ -251,6 +254,7 @@ export interface IPromoteRequest {
   parameters: Record<string, unknown>;
   connections: string[];
   allow_packages: string[];
+  reuse_kernel?: boolean;
   start: boolean;
 }
 
@@ -276,6 +280,9 @@ export function promoteRequest(form: IPromoteForm, plan: IPromotePlan): IPromote
   };
   if (form.mode === 'every') {
     request.interval = Number(form.interval.trim());
+  }
+  if (form.reuseKernel) {
+    request.reuse_kernel = true;
   }
   return request;
 }
