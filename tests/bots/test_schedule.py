@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import statistics
 import time
 from pathlib import Path
 
@@ -14,27 +13,33 @@ from watchdog_lab.bots.supervisor import BotManager
 
 from .conftest import process_exists, wait_for, write_notebook
 
-#: How late a run's first cell may start after its due time (median; the worst gets more room
-#: on a busy test machine). A kernel started at the due time is ~0.5 s late or more.
-ON_TIME_SECONDS = 0.05
-WORST_SECONDS = 0.3
 #: Which kernel process runs a cell (every kernel is pid 2 of its own PID namespace): a token
 #: drawn once per process.
 KERNEL_TOKEN = (
     "import os, sys\nTOKEN = sys.__dict__.setdefault('probe_token', os.urandom(8).hex())\n"
 )
 #: The first cell of every probe bot: when it started (wall clock, the same clock the status's
-#: next_run_at is shown on) and which kernel process ran it.
-START_PROBE = KERNEL_TOKEN + "import time\nprint('START', repr(time.time()), TOKEN, flush=True)"
+#: next_run_at is shown on), which kernel process ran it, and when that process was started
+#: (its start in clock ticks since boot, from /proc/self/stat, put on the wall clock).
+START_PROBE = KERNEL_TOKEN + (
+    "import time\n"
+    "_ticks = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
+    "_age = time.clock_gettime(time.CLOCK_BOOTTIME) - _ticks / os.sysconf('SC_CLK_TCK')\n"
+    "print('START', repr(time.time()), TOKEN, repr(time.time() - _age), flush=True)"
+)
+#: A prewarmed run's kernel was started when the run before it ended, seconds before this
+#: run was due (the interval is 4 s); a kernel started for the run starts at its due time.
+STARTED_BEFORE_DUE = 1.0
 
 
-def _starts(manager: BotManager, name: str) -> dict[int, tuple[float, str]]:
-    """Each run's (first cell's start time, kernel token), from the bot's log."""
+def _starts(manager: BotManager, name: str) -> dict[int, tuple[float, str, float]]:
+    """Each run's (first cell's start time, kernel token, kernel process start time), from the
+    bot's log."""
     found = {}
     for record in manager.logs(name):
         if record.stream == "stdout" and record.text.startswith("START ") and record.run:
-            _, when, token = record.text.split()
-            found[record.run] = (float(when), token)
+            _, when, token, kernel_started = record.text.split()
+            found[record.run] = (float(when), token, float(kernel_started))
     return found
 
 
@@ -72,14 +77,14 @@ def test_every_run_starts_on_its_due_time_on_a_fresh_prewarmed_kernel(
     due = _watch_due_times(manager, "Tick", runs)
     starts = _starts(manager, "Tick")
     manager.stop("Tick")
-    # Timed from run 3: run 1 starts a kernel cold with the bot, and run 2's kernel starts when
-    # run 1 ends, later than it would after a run on a prewarmed kernel.
-    lateness = [starts[run][0] - due[run] for run in range(3, runs + 1)]
-    assert all(late >= -0.005 for late in lateness), lateness  # never early
-    assert statistics.median(lateness) < ON_TIME_SECONDS, lateness
-    assert max(lateness) < WORST_SECONDS, lateness
+    # From run 2 on, each run's kernel was started while the bot waited for it (how late runs
+    # start is measured by benchmarks/bench_schedule.py, not asserted here).
+    for run in range(2, runs + 1):
+        when, _, kernel_started = starts[run]
+        assert kernel_started < due[run] - STARTED_BEFORE_DUE, (run, kernel_started, due[run])
+        assert when >= due[run] - 0.005, (run, when, due[run])  # never early
     # Each run had a kernel process of its own.
-    assert len({token for _, token in starts.values()}) == len(starts)
+    assert len({token for _, token, _ in starts.values()}) == len(starts)
 
 
 def test_a_run_that_overruns_its_interval_skips_to_the_next_slot_and_says_so(

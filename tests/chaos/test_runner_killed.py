@@ -2,9 +2,10 @@
 
 The runner is the one process that keeps a bot alive; nothing restarts it from inside. The
 server watches the runners of the bots that should run (``RunnerWatch``, pidfds) and asks for a
-reconcile the moment one ends unasked. A new runner has the bot within two seconds (its kernel
-then starts as at any start), the log goes on without a gap or a repeated sequence number, and
-the killed runner's kernel is gone with it (no second copy of the bot runs).
+reconcile the moment one ends unasked. A new runner has the bot (its kernel then starts as at
+any start), the log goes on without a gap or a repeated sequence number, and the killed
+runner's kernel is gone with it (no second copy of the bot runs). How fast is measured by
+``benchmarks/bench_recovery.py``, not asserted here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,8 @@ __all__ = [
     "watchdog_home",
 ]
 
-#: The promise: a killed runner's bot is running again within this many seconds.
-RESTARTED_WITHIN = 2.0
+#: Long enough for the watch to have acted several times over on a quiet machine.
+SETTLE_SECONDS = 2.0
 
 pytestmark = pytest.mark.usefixtures("stop_bots")
 
@@ -65,7 +65,7 @@ def _seqs(home: Path, bot_id: str) -> list[int]:
     return [r.seq for r in iter_records(home / "bots" / bot_id / "logs" / "bot.jsonl")]
 
 
-async def test_a_runner_killed_with_sigkill_is_replaced_within_two_seconds_and_its_log_continues(
+async def test_a_runner_killed_with_sigkill_is_replaced_and_its_log_continues(
     api, watchdog_app, home: Path, jp_root_dir: Path
 ) -> None:
     from watchdog_lab.vault import Vault
@@ -81,7 +81,6 @@ async def test_a_runner_killed_with_sigkill_is_replaced_within_two_seconds_and_i
     assert watchdog_app.runner_watch_seconds > 0  # the watch is on by default
 
     os.kill(first["pid"], signal.SIGKILL)
-    killed_at, killed_wall = time.monotonic(), time.time()
 
     def back(b: dict[str, Any]) -> bool:
         status = b["status"]
@@ -89,14 +88,6 @@ async def test_a_runner_killed_with_sigkill_is_replaced_within_two_seconds_and_i
         return new_runner and b["state"] in ("starting", "running")
 
     await wait_bot(api, "Phoenix", back, timeout=30, what="a new runner")
-    took = time.monotonic() - killed_at
-    log = home / "bots" / bot["id"] / "logs" / "bot.jsonl"
-
-    def steps() -> list[str]:
-        after = [r for r in iter_records(log) if r.ts > killed_wall]
-        return [f"{r.ts - killed_wall:.2f}s {r.text[:30]}" for r in after][:4]
-
-    assert took <= RESTARTED_WITHIN, f"a runner again after {took:.2f}s: {steps()}"
     # Then its kernel: a start like any other (a second or two, more on a loaded machine).
     again = await wait_bot(api, "Phoenix", lambda b: b["state"] == "running", what="running")
     assert not _alive(first, "kernel_pid", "kernel_pid_start"), "the old kernel still runs"
@@ -128,7 +119,7 @@ async def test_a_runner_stopped_on_request_is_not_started_again(
     running = (await wait_bot(api, "Resting", lambda b: b["state"] == "running"))["status"]
     response = await api.post("bots/Resting/stop")
     assert response.code == 200, response.text
-    await asyncio.sleep(RESTARTED_WITHIN)
+    await asyncio.sleep(SETTLE_SECONDS)
     now = await describe(api, "Resting")
     assert now["state"] == "stopped"
     assert not _alive(running)
@@ -152,7 +143,7 @@ async def test_a_runner_killed_again_and_again_ends_crashed_not_restarted_foreve
         await wait_bot(api, "Doomed", lambda b, s=status: b["status"]["pid"] != s["pid"])
     crashed = await wait_bot(api, "Doomed", lambda b: b["state"] == "crashed", what="crashed")
     assert crashed["status"]["reason"].startswith("crash loop: its runner ended")
-    await asyncio.sleep(RESTARTED_WITHIN)
+    await asyncio.sleep(SETTLE_SECONDS)
     assert (await describe(api, "Doomed"))["state"] == "crashed"
 
 

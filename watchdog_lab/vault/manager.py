@@ -273,6 +273,9 @@ class Vault:
         return self._header().totp is not None
 
     def _open(self) -> Store:
+        store = self._store
+        if store is not None:  # no lock once open: a reader must not wait out an Argon2 check
+            return store
         # Under the lock: two threads opening at once would each migrate a new file, and the
         # loser's connection would meet a half-written schema.
         with self._lock:
@@ -346,6 +349,9 @@ class Vault:
             self._keys = keys
 
     def _open_new(self) -> Store:
+        store = self._store
+        if store is not None:
+            return store
         with self._lock:
             if self._store is None:
                 self._store = Store(self.path)
