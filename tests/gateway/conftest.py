@@ -9,9 +9,7 @@ environment or command line, which its kernels inherit or can read.
 
 from __future__ import annotations
 
-import datetime
 import fcntl
-import ipaddress
 import json
 import os
 import secrets
@@ -25,15 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from jupyter_client.connect import LocalPortCache
 
 from watchdog_lab.bots.errors import GatewayUnreachable
 from watchdog_lab.bots.gateway import GatewayRest, GatewayTarget
 from watchdog_lab.sdk import Connection
+
+from ..kinds.tlsserver import make_ca
 
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY_VENV = ROOT / ".venv-gateway"
@@ -41,7 +37,6 @@ REQUIREMENTS = Path(__file__).with_name("requirements.txt")
 KERNEL_NAME = "watchdog-bot"
 LOOPBACK = "127.0.0.1"
 START_SECONDS = 60.0
-CERT_DAYS = 2
 
 
 def gateway_executable() -> Path:
@@ -109,64 +104,9 @@ class RunningGateway:
 
 def _certificates(folder: Path) -> tuple[str, Path, Path]:
     """A private CA's PEM, and a certificate it signed for 127.0.0.1 with its key."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "WatchDog Lab test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOOPBACK)]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]),
-            critical=False,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    cert_path = folder / "gateway.crt"
-    key_path = folder / "gateway.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key_path.chmod(0o600)
-    return ca.public_bytes(serialization.Encoding.PEM).decode("ascii"), cert_path, key_path
+    ca = make_ca(folder / "ca")
+    leaf = ca.issue(LOOPBACK)
+    return ca.cafile.read_text(encoding="ascii"), leaf.cert, leaf.key
 
 
 def _kernelspec(folder: Path, ipython_dir: Path) -> Path:
