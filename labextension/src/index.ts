@@ -20,7 +20,6 @@ import { AccessModel } from './components/access/model';
 import { CurrentNotebook } from './components/access/notebooks';
 import { auditPlugin } from './components/audit/plugin';
 import { logsPlugin } from './logs/plugin';
-import { waitingPlugin } from './notifications/plugin';
 import { promotePlugin } from './promote/plugin';
 import { pollingFromSeconds, VaultModel } from './model';
 import { DEFAULT_SETTINGS, readSettings, SETTINGS_PLUGIN_ID } from './settings';
@@ -157,7 +156,6 @@ export default [
   sidebarPlugin,
   logsPlugin,
   alertsPlugin,
-  waitingPlugin,
   aifixPlugin,
   auditPlugin,
   promotePlugin,

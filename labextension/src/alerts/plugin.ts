@@ -4,7 +4,9 @@
  *
  * The bot list is asked for at the bots refresh interval, whether or not the sidebar is open
  * (a crash matters most when nobody is looking at the card), but not while the page is hidden:
- * the first answer after it is visible again tells what happened meanwhile.
+ * the first answer after it is visible again tells what happened meanwhile. The same answer
+ * drives the "waiting for unlock" notification (`notifications/plugin.ts`), which is always on:
+ * the poll runs whether or not crash alerts are.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
@@ -16,6 +18,7 @@ import { WatchdogApiClient } from '../api';
 import { parseBot } from '../components/bots/bots';
 import { FIX_BOT, OPEN_BOT_LOGS } from '../logs/commands';
 import { DEFAULT_SETTINGS, readSettings, SETTINGS_PLUGIN_ID } from '../settings';
+import { WaitingNotice } from '../notifications/plugin';
 import { IWatchdogLab } from '../tokens';
 import { loadTranslation } from '../translation';
 import { CRASH_LOOP_PREFIX, CrashDetector, ICrashAlert, IWatchedBot } from './detector';
@@ -92,7 +95,7 @@ export function crashActions(
 
 export const alertsPlugin: JupyterFrontEndPlugin<void> = {
   id: 'watchdog-lab:crash-alerts',
-  description: 'Notifications when a bot crashes or ends in a crash loop.',
+  description: 'Notifications when a bot crashes or ends in a crash loop, or waits for unlock.',
   autoStart: true,
   requires: [IWatchdogLab],
   optional: [ITranslator, ISettingRegistry],
@@ -104,6 +107,8 @@ export const alertsPlugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     const trans = loadTranslation(translator);
     const detector = new CrashDetector();
+    const waiting = new WaitingNotice(app.commands, trans);
+    let crashAlerts = DEFAULT_SETTINGS.crashNotifications;
     const frequency = (seconds: number): IPoll.Frequency => ({
       interval: seconds * MS_PER_SECOND,
       backoff: true,
@@ -111,11 +116,15 @@ export const alertsPlugin: JupyterFrontEndPlugin<void> = {
     });
     const poll = new Poll({
       name: 'watchdog-lab:crash-alerts',
-      auto: false,
       frequency: frequency(DEFAULT_SETTINGS.botsRefreshInterval),
       standby: 'when-hidden',
       factory: async () => {
-        for (const alert of detector.update(await watchedBots(watchdog.api))) {
+        const watched = await watchedBots(watchdog.api);
+        waiting.update(watched.map(item => item.bot));
+        if (!crashAlerts) {
+          return;
+        }
+        for (const alert of detector.update(watched)) {
           Notification.error(crashMessage(alert, trans), {
             autoClose: false,
             actions: crashActions(alert, app.commands, trans)
@@ -126,12 +135,10 @@ export const alertsPlugin: JupyterFrontEndPlugin<void> = {
 
     const configure = (enabled: boolean, seconds: number): void => {
       poll.frequency = frequency(seconds);
-      if (enabled) {
-        void poll.start(); // a poll already running is left as it is
-      } else {
-        void poll.stop();
+      if (!enabled) {
         detector.reset(); // switched on again later, it starts from a new baseline
       }
+      crashAlerts = enabled;
     };
 
     if (!settingRegistry) {
